@@ -1,0 +1,56 @@
+# genrepro — two commands do everything on a fresh machine:
+#   make reproduce   set up .venv, prepare the data, execute every chapter (PROFILE=quick),
+#                    build the HTML book from those executed copies into _build/html
+#   make test        set up, unit tests, every chapter under nbval (quick), book build -W
+# Also: make book (render the committed notebooks as they are), make data, make clean.
+
+PYTHON     ?= python3
+VENV       ?= .venv
+PROFILE    ?= quick
+# torch==2.13.0 resolves to the CPU wheel on the CPU machines this project runs on; on a
+# GPU machine pass the CUDA build you want, e.g. make reproduce TORCH_SPEC="torch==2.13.0".
+TORCH_SPEC ?= torch==2.13.0
+BIN        := $(VENV)/bin
+STAMP      := $(VENV)/.genrepro-installed
+TEST_NB    := _build/test-nb
+
+.PHONY: setup data reproduce test unit notebooks book clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -q -e ".[book,test]"
+	$(BIN)/python -c "import torch, genrepro; print('torch', torch.__version__, '| CUDA build' if torch.version.cuda else '| CPU build')"
+	@touch $@
+
+data: setup data/mnist/manifest.json
+
+data/mnist/manifest.json:
+	$(BIN)/python data_prep/mnist.py
+
+reproduce: data
+	$(BIN)/python -m genrepro.book run --profile $(PROFILE)
+	$(BIN)/python -m genrepro.book build --profile $(PROFILE)
+
+test: unit notebooks book
+
+unit: data
+	$(BIN)/python -m pytest tests
+
+# Each chapter gets the quick parameters injected by papermill (no execution), then nbval
+# executes every prepared copy once, in book order; their results go to $(TEST_NB)/run.
+notebooks: data
+	rm -rf $(TEST_NB)
+	$(BIN)/python -m genrepro.book prepare --profile quick --out $(TEST_NB)
+	GENREPRO_RUN_DIR=$(CURDIR)/$(TEST_NB)/run $(BIN)/python -m pytest -p no:cacheprovider \
+	  --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -o testpaths= \
+	  $(addprefix $(TEST_NB)/,$(addsuffix .ipynb,$(shell $(BIN)/python -m genrepro.book list 2>/dev/null)))
+
+book: setup
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+
+clean:
+	rm -rf _build

@@ -1,0 +1,44 @@
+"""Small figure helpers shared by the chapters (readable grids, honest labels)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython.display import Markdown, display
+
+
+def image_grid(images: np.ndarray, ncols: int = 8, titles: Sequence[str] | None = None,
+               title: str | None = None, scale: float = 1.0, cmap: str = "gray",
+               vmin: float | None = 0.0, vmax: float | None = None) -> plt.Figure:
+    """Show ``images`` (N, H, W) in a grid of ``ncols`` columns; returns the figure."""
+    images = np.asarray(images)
+    n = len(images)
+    nrows = max(1, int(np.ceil(n / ncols)))
+    if vmax is None:
+        vmax = 255 if images.dtype == np.uint8 else 1.0
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * scale * (1.25 if titles is not None else 1.0)),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.set_axis_off()
+        if i < n:
+            ax.imshow(images[i], cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_markdown(text: str) -> None:
+    """Display Markdown from a code cell (rendered by the book with MyST)."""
+    display(Markdown(text))
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A Markdown table from a header and rows of cells."""
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
+    return "\n".join(lines)

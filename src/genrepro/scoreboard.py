@@ -1,0 +1,116 @@
+"""Paper-vs-reproduction tables and the provenance table, built from run results only.
+
+The paper's numbers are quotations (with their citation keys); every reproduction number
+is read from a chapter's ``<chapter>.json``, never typed here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the scoreboard: a quantity the paper reports and where ours is stored."""
+
+    paper: str            # section heading: which paper
+    quantity: str         # what is measured
+    quoted: str           # the paper's value, as printed there
+    cite: str             # bibtex key of the source of the quoted value
+    chapter: str          # results file stem
+    key: str              # dotted path of our value in the results file
+    se_key: str = ""      # dotted path of its standard error, if any
+    dataset_key: str = "" # dotted path of the dataset name we used (stand-ins say so)
+    fmt: str = ".1f"
+
+
+ROWS: tuple[Row, ...] = (
+    Row("Generative Adversarial Nets", "MNIST Parzen log-likelihood (nats)", "225 ± 2",
+        "goodfellow2014gan", "gan", "mnist.parzen_mean", "mnist.parzen_se", "mnist.dataset"),
+    Row("Generative Adversarial Nets", "TFD Parzen log-likelihood (nats)", "2057 ± 26",
+        "goodfellow2014gan", "gan", "faces.parzen_mean", "faces.parzen_se", "faces.dataset"),
+    Row("Deep Gaussian Mixture Models", "BSDS300 GMM test log-likelihood (nats)", "153.7",
+        "vandenoord2014deepgmm", "deepgmm", "table1.GMM", "", "dataset"),
+    Row("Deep Gaussian Mixture Models", "BSDS300 Deep GMM test log-likelihood (nats)", "156.2",
+        "vandenoord2014deepgmm", "deepgmm", "table1.Deep GMM (3 layers)", "", "dataset"),
+    Row("Deep Convolutional Inverse Graphics Network", "chairs test reconstruction MSE per pixel",
+        "2.7722e-4", "kulkarni2015dcign", "dcign", "chairs.test_mse", "", "chairs.dataset", ".4e"),
+)
+
+
+def load_results(folder: str | Path) -> dict[str, dict[str, Any]]:
+    """Every ``<chapter>.json`` in ``folder`` (the provenance file excluded)."""
+    folder = Path(folder)
+    out = {}
+    for path in sorted(folder.glob("*.json")):
+        if path.name != "provenance.json":
+            out[path.stem] = json.loads(path.read_text())
+    return out
+
+
+def lookup(results: dict[str, Any], dotted: str) -> Any:
+    """``results['a']['b']`` for ``'a.b'``; a key that itself contains dots is tried whole."""
+    if not dotted:
+        return None
+    if dotted in results:
+        return results[dotted]
+    head, _, rest = dotted.partition(".")
+    if rest and isinstance(results.get(head), dict):
+        return lookup(results[head], rest)
+    return None
+
+
+def _fmt(value: Any, fmt: str) -> str:
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return format(value, fmt)
+    return "—" if value is None else str(value)
+
+
+def scoreboard_markdown(results: dict[str, dict[str, Any]]) -> str:
+    """One Markdown table per paper: quantity, the paper's value, ours, profile and data."""
+    blocks: list[str] = []
+    for paper in dict.fromkeys(r.paper for r in ROWS):
+        lines = [f"**{paper}**", "",
+                 "| quantity | paper | this reproduction | profile | data |",
+                 "|---|---|---|---|---|"]
+        for r in (r for r in ROWS if r.paper == paper):
+            res = results.get(r.chapter)
+            if res is None:
+                ours, prof, data = f"not yet run (no `{r.chapter}.json`)", "—", "—"
+            else:
+                value = lookup(res, r.key)
+                se = lookup(res, r.se_key)
+                ours = _fmt(value, r.fmt) + (f" ± {_fmt(se, r.fmt)}" if se is not None else "")
+                if value is None:
+                    ours = f"not reported by this run (`{r.key}`)"
+                prof = str(res.get("profile", "—"))
+                data = str(lookup(res, r.dataset_key) or "—")
+            lines.append(f"| {r.quantity} | {r.quoted} {{cite:p}}`{r.cite}` | {ours} | {prof} | {data} |")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+PROVENANCE_COLUMNS = ("chapter", "profile", "seed", "device", "torch", "git_commit",
+                      "wall_time_s", "started")
+
+
+def provenance_markdown(folder: str | Path, expected: list[str] | None = None) -> str:
+    """The provenance table of a run folder; chapters in ``expected`` without a record say so."""
+    path = Path(folder) / "provenance.json"
+    table = json.loads(path.read_text()) if path.is_file() else {}
+    head = "| " + " | ".join(PROVENANCE_COLUMNS) + " |"
+    lines = [head, "|" + "---|" * len(PROVENANCE_COLUMNS)]
+    names = list(expected or []) + [n for n in table if n not in (expected or [])]
+    for name in names:
+        rec = table.get(name)
+        if rec is None:
+            lines.append(f"| {name} | *no record in this run* |" + " |" * (len(PROVENANCE_COLUMNS) - 2))
+            continue
+        cells = [str(rec.get(c, "—")) for c in PROVENANCE_COLUMNS]
+        cells[PROVENANCE_COLUMNS.index("git_commit")] = f"`{cells[5][:12]}{'+dirty' if cells[5].endswith('+dirty') else ''}`"
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

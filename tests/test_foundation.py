@@ -1,0 +1,154 @@
+"""Profiles, the chapter context, the scoreboard and the book runner."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import nbformat
+import pytest
+
+from genrepro import book, chapter, profiles, scoreboard
+
+
+def test_unknown_profile_lists_valid_ones():
+    with pytest.raises(ValueError, match=r"unknown profile 'nonsense'; valid profiles are: 'quick', 'full'"):
+        profiles.get("datasets", "nonsense")
+
+
+def test_profile_table_quick_and_full_side_by_side():
+    quick, full = profiles.get("datasets", "quick"), profiles.get("datasets", "full")
+    assert set(quick) == set(full) == set(profiles.TABLE["datasets"])
+    assert quick.grid_examples == profiles.TABLE["datasets"]["grid_examples"].quick
+    assert "| `grid_examples` |" in profiles.table_markdown("datasets")
+    with pytest.raises(TypeError):
+        quick["grid_examples"] = 3
+
+
+def test_chapter_start_rejects_bad_seed(run_dir):
+    with pytest.raises(ValueError, match="seed must be an integer"):
+        chapter.start("datasets", "quick", "0")
+
+
+def test_chapter_writes_results_and_provenance(run_dir):
+    ch = chapter.start("datasets", "quick", 3)
+    ch.save_results({"a": {"b": 1.5}})
+    rec = ch.finish()
+    res = json.loads((run_dir / "datasets.json").read_text())
+    assert res == {"chapter": "datasets", "profile": "quick", "seed": 3, "a": {"b": 1.5}}
+    prov = json.loads((run_dir / "provenance.json").read_text())
+    assert prov["datasets"] == rec
+    for key in ("profile", "seed", "device", "torch", "git_commit", "wall_time_s"):
+        assert key in rec
+    assert rec["device"].startswith("CPU") or "GPU" in rec["device"] or rec["device"]
+
+
+def test_scoreboard_reads_numbers_from_results(tmp_path):
+    (tmp_path / "gan.json").write_text(json.dumps(
+        {"profile": "quick", "mnist": {"parzen_mean": 123.456, "parzen_se": 2.0, "dataset": "MNIST"}}))
+    (tmp_path / "provenance.json").write_text("{}")
+    res = scoreboard.load_results(tmp_path)
+    assert list(res) == ["gan"]
+    md = scoreboard.scoreboard_markdown(res)
+    assert "123.5 ± 2.0" in md and "| quick | MNIST |" in md
+    assert "not yet run (no `deepgmm.json`)" in md
+    assert "not reported by this run (`faces.parzen_mean`)" in md
+
+
+def test_scoreboard_lookup_dotted_keys():
+    res = {"table1": {"Deep GMM (3 layers)": 156.0}, "x.y": 1}
+    assert scoreboard.lookup(res, "table1.Deep GMM (3 layers)") == 156.0
+    assert scoreboard.lookup(res, "x.y") == 1
+    assert scoreboard.lookup(res, "missing.key") is None
+
+
+def test_provenance_table_marks_missing_chapters(tmp_path):
+    (tmp_path / "provenance.json").write_text(json.dumps({"datasets": {
+        "chapter": "datasets", "profile": "quick", "seed": 0, "device": "CPU", "torch": "2",
+        "git_commit": "0123456789abcdef+dirty", "wall_time_s": 1.0, "started": "now"}}))
+    md = scoreboard.provenance_markdown(tmp_path, expected=["datasets", "gan"])
+    assert "`0123456789ab+dirty`" in md
+    assert "| gan | *no record in this run* |" in md
+
+
+def test_toc_order_and_summary_pages_last(in_root):
+    names = [p.stem for p in book.chapters()]
+    assert names[0] == "datasets"
+    assert names[-2:] == ["scoreboard", "status"]
+    assert [p.stem for p in book.select(["datasets"])] == ["datasets", "scoreboard", "status"]
+
+
+def test_every_chapter_starts_with_a_parameters_cell(in_root):
+    for nb_path in book.chapters():
+        nb = nbformat.read(nb_path, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert "parameters" in code[0].metadata.get("tags", []), nb_path
+        assert 'profile = "quick"' in code[0].source and "seed = 0" in code[0].source
+        assert any(c.cell_type == "markdown" and c.source.lstrip().startswith("# ") for c in nb.cells)
+
+
+def test_unknown_profile_through_papermill(in_root, run_dir, tmp_path):
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    with pytest.raises(PapermillExecutionError) as e:
+        papermill.execute_notebook(str(in_root / "book" / "status.ipynb"), str(tmp_path / "out.ipynb"),
+                                   parameters={"profile": "nonsense"}, cwd=str(in_root / "book"),
+                                   kernel_name="python3", progress_bar=False)
+    assert e.value.ename == "ValueError"
+    assert "unknown profile 'nonsense'; valid profiles are: 'quick', 'full'" in e.value.evalue
+
+
+def test_runner_rejects_unknown_profile(in_root):
+    proc = subprocess.run([sys.executable, "-m", "genrepro.book", "run", "--profile", "nonsense"],
+                          capture_output=True, text=True, cwd=in_root)
+    assert proc.returncode == 2
+    assert "unknown profile 'nonsense'" in proc.stderr
+
+
+def _mini_project(root, cells):
+    (root / "book").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("")
+    (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: book/one\n")
+    (root / "book" / "intro.md").write_text("# Intro\n")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    p = nbformat.v4.new_code_cell('profile = "quick"\nseed = 0')
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# One"), p] + [nbformat.v4.new_code_cell(c) for c in cells]
+    nbformat.write(nb, root / "book" / "one.ipynb")
+
+
+def test_runner_stops_on_failing_chapter_and_names_the_cell(tmp_path, monkeypatch):
+    root = tmp_path / "proj"
+    _mini_project(root, ["x = 1", "raise RuntimeError('deliberate failure')"])
+    proc = subprocess.run([sys.executable, "-m", "genrepro.book", "run"], capture_output=True,
+                          text=True, cwd=root, env={**__import__("os").environ, "GENREPRO_ROOT": str(root)})
+    assert proc.returncode == 1
+    assert "chapter 'one' failed in code cell In [4] (cell 5 of the executed copy)" in proc.stderr
+    assert "the cell begins: raise RuntimeError('deliberate failure')" in proc.stderr
+    assert "RuntimeError: deliberate failure" in proc.stderr
+    assert not (root / "results").exists()
+
+
+def test_runner_publish_copies_notebooks_and_results(tmp_path):
+    root = tmp_path / "proj"
+    _mini_project(root, [textwrap.dedent("""
+        import json, os, pathlib
+        out = pathlib.Path(os.environ["GENREPRO_RUN_DIR"])
+        (out / "one.json").write_text(json.dumps({"profile": profile, "v": 42}))
+        (out / "provenance.json").write_text(json.dumps({"one": {"profile": profile}}))
+        print("ran with", profile)""")])
+    before = (root / "book" / "one.ipynb").read_text()
+    env = {**__import__("os").environ, "GENREPRO_ROOT": str(root)}
+    proc = subprocess.run([sys.executable, "-m", "genrepro.book", "run", "--profile", "full"],
+                          capture_output=True, text=True, cwd=root, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (root / "_build" / "runs" / "full" / "one.json").is_file()
+    assert (root / "book" / "one.ipynb").read_text() == before and not (root / "results").exists()
+    proc = subprocess.run([sys.executable, "-m", "genrepro.book", "run", "--profile", "full", "--publish"],
+                          capture_output=True, text=True, cwd=root, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((root / "results" / "one.json").read_text())["v"] == 42
+    assert json.loads((root / "results" / "provenance.json").read_text())["one"]["profile"] == "full"
+    assert "ran with full" in (root / "book" / "one.ipynb").read_text()
