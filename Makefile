@@ -26,10 +26,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import torch, genrepro; print('torch', torch.__version__, '| CUDA build' if torch.version.cuda else '| CPU build')"
 	@touch $@
 
-data: setup data/mnist/manifest.json
+# One prepared dataset per data_prep/ script; each target is the file its script writes last.
+DATA := data/mnist/manifest.json data/faces/test_batches_$(PROFILE).npz data/chairs/$(PROFILE)/chairs.npz
+
+data: setup $(DATA)
 
 data/mnist/manifest.json:
 	$(BIN)/python data_prep/mnist.py
+
+data/faces/test_batches_%.npz:
+	$(BIN)/python data_prep/faces.py --profile $*
+
+data/chairs/%/chairs.npz:
+	$(BIN)/python data_prep/chairs.py --profile $*
 
 reproduce: data
 	$(BIN)/python -m genrepro.book run --profile $(PROFILE)
@@ -38,7 +47,7 @@ reproduce: data
 test: unit notebooks book
 
 unit: data
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -p no:cacheprovider tests
 
 # Each chapter gets the quick parameters injected by papermill (no execution), then nbval
 # executes every prepared copy once, in book order; their results go to $(TEST_NB)/run.

@@ -32,13 +32,45 @@ TABLE: dict[str, dict[str, Setting]] = {
         "grid_examples": Setting(32, 64, "display only"),
         "stats_examples": Setting(10_000, 70_000, "pixel statistics over this many images"),
     },
+    # data_prep/faces.py (genrepro.data.faces): rendered morphable faces for DC-IGN, and
+    # the 48×48 "rendered faces (stand-in for TFD)" flat set for the GAN chapter.
+    "faces": {
+        "image_size": Setting(64, 150, "Kulkarni et al. 2015 §4.1: 150×150 grayscale faces"),
+        "batch_size": Setting(20, 20, "Kulkarni et al. 2015 §3.2: batches of 20, one factor varied"),
+        "test_batches_per_kind": Setting(8, 350, "original DC-IGN code: 350 test batches per kind"),
+        "train_batches": Setting(200, 12_000, "original DC-IGN code: ≈12,000 training batches"),
+        "flat_size": Setting(48, 48, "Goodfellow et al. 2014 §5: TFD faces are 48×48"),
+        "flat_n": Setting(5_000, 100_000, "TFD stand-in; TFD's unlabelled set has ≈100k faces"),
+    },
     # data_prep/chairs.py (genrepro.data.chairs): the DC-IGN chairs, 62 views per model.
     "chairs": {
         "image_size": Setting(64, 150, "Kulkarni et al. 2015 §4.2: 150×150 grayscale"),
         "max_models": Setting(24, None, "Aubry et al. 2014: 1393 chairs; None = every "
-                              "seating model of sweethome3d-furniture (92)"),
+                              "seating model of sweethome3d-furniture (94)"),
         "test_fraction": Setting(0.2, 0.2, "our choice: whole models held out for testing"),
         "seed": Setting(0, 0, "model subset and train/test split"),
+        "supersample": Setting(2, 1, "anti-aliasing: render k× larger, average k×k blocks "
+                               "(Aubry's 600 px renders were downsampled); 1 keeps full "
+                               "prep on a CPU under 10 min"),
+    },
+    # book/gan.ipynb — Goodfellow et al. 2014, original code goodfeli/adversarial.
+    "gan": {
+        "epochs": Setting(3, 300, "mnist.yaml has no stopping rule; momentum saturates at epoch 250"),
+        "steps_per_epoch": Setting(150, None, "None = one pass over train[0:50000] in batches of 100"),
+        "monitor_every": Setting(1, 5, "our choice: epochs between validation Parzen scores"),
+        "monitor_samples": Setting(1_000, 10_000, "parzen_ll.py -n 10000"),
+        "monitor_valid": Setting(500, 1_000, "parzen_ll.py -l 1000 (σ chosen on 1,000 validation)"),
+        "parzen_samples": Setting(2_000, 10_000, "parzen_ll.py: 10,000 samples from G"),
+        "parzen_valid": Setting(500, 1_000, "parzen_ll.py: σ cross-validated on 1,000 validation examples"),
+        "parzen_test": Setting(2_000, 10_000, "parzen_ll.py: the 10,000 MNIST test examples"),
+        "kmeans_k": Setting(500, 10_000, "Theis et al. 2016: as many centroids as samples"),
+        "kmeans_fit": Setting(10_000, 50_000, "training examples k-means is fitted on"),
+        "toy_steps": Setting(1_500, 10_000, "our choice (Figure 1 has no stated schedule)"),
+        "toy_d_steps": Setting(400, 5_000, "D trained alone to convergence for Proposition 1"),
+        "faces_epochs": Setting(2, 100, "tfd_pretrain/train.yaml ran 22 epochs after pretraining"),
+        "faces_g_width": Setting(400, 8000, "tfd_pretrain: G ReLU 8000 → sigmoid 8000 → sigmoid 2304"),
+        "faces_d_units": Setting(120, 1200, "tfd_pretrain: D maxout 1200×5 → maxout 1200×5"),
+        "tfd_folds": Setting(1, 5, "paper: standard error across TFD's 5 folds (real TFD only)"),
     },
     # Summary pages: no settings of their own, but they validate the profile too.
     "scoreboard": {},
