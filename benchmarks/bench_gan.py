@@ -1,0 +1,86 @@
+#!/usr/bin/env python
+"""One GAN training step (MNIST model, batch 100: one D update + one G update) on this CPU.
+
+Target (GAN issue): ≤ 30 ms a step on the 2-core CPU; the step is GEMM-bound. Peer in the
+same run: the bare GEMMs of that step (forward + backward of every linear layer, counted
+from the layer shapes) timed with torch.matmul, so the ratio says how close the step is to
+the machine's matrix-multiply speed.
+
+    python benchmarks/bench_gan.py [--steps 100] [--device cpu|cuda]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import torch
+
+from genrepro.gan import GANConfig, TrainConfig, Trainer
+from readme import update_section
+
+
+def time_steps(trainer: Trainer, x: torch.Tensor, steps: int) -> float:
+    for _ in range(5):
+        trainer.train_step(x, 0.5)
+    sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
+    sync()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        trainer.train_step(x, 0.5)
+    sync()
+    return (time.perf_counter() - t0) / steps
+
+
+def gemm_floor(cfg: GANConfig, batch: int, device: torch.device, reps: int = 20) -> float:
+    """Seconds for the step's matrix products alone: 3 D passes + 2 G passes, fwd + 2 bwd."""
+    g_shapes = list(zip((cfg.noise_dim, *cfg.g_hidden), (*cfg.g_hidden, cfg.data_dim)))
+    d_in = (cfg.data_dim, *cfg.d_units)
+    d_shapes = [(i, u * cfg.d_pieces) for i, u in zip(d_in, cfg.d_units)]
+    work = [(s, 3) for s in d_shapes] + [(s, 2) for s in g_shapes]  # (shape, passes)
+    mats = [(torch.randn(batch, i, device=device), torch.randn(i, o, device=device), n)
+            for (i, o), n in work]
+    def run():
+        for a, w, n in mats:
+            for _ in range(n):
+                y = a @ w          # forward
+                _ = y @ w.T        # grad wrt input
+                _ = a.T @ y        # grad wrt weight
+    run()
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        run()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / reps
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--no-write", action="store_true", help="print only; leave benchmarks/README.md")
+    args = ap.parse_args()
+    dev = torch.device(args.device)
+    cfg = GANConfig.mnist()
+    x = torch.rand(100, 784, device=dev)
+    trainer = Trainer(cfg, TrainConfig(), torch.rand(1000, 784), x, "/tmp/bench-gan-ckpt", device=dev)
+    step = time_steps(trainer, x, args.steps)
+    floor = gemm_floor(cfg, 100, dev)
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU, {os.cpu_count()} cores"
+    line = (f"GAN training step (MNIST model, batch 100, D + G update): **{step * 1e3:.1f} ms** on {name} "
+            f"(target ≤ 30 ms on the 2-core CPU); its GEMMs alone: {floor * 1e3:.1f} ms "
+            f"(step / GEMMs = {step / floor:.2f}×)")
+    print(line)
+    if not args.no_write:
+        update_section("GAN training step", "\n".join([
+            line, "",
+            f"Command: `python benchmarks/bench_gan.py --steps {args.steps} --device {args.device}`; "
+            f"torch {torch.__version__}, Python {platform.python_version()}, "
+            f"measured {time.strftime('%Y-%m-%d')}."]))
+
+
+if __name__ == "__main__":
+    main()
