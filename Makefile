@@ -54,7 +54,7 @@ unit: data
 notebooks: data
 	rm -rf $(TEST_NB)
 	$(BIN)/python -m genrepro.book prepare --profile quick --out $(TEST_NB)
-	GENREPRO_RUN_DIR=$(CURDIR)/$(TEST_NB)/run $(BIN)/python -m pytest -p no:cacheprovider \
+	GENREPRO_RUN_DIR=$(CURDIR)/$(TEST_NB)/run GENREPRO_PROGRESS=log $(BIN)/python -m pytest -p no:cacheprovider \
 	  --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -o testpaths= \
 	  $(addprefix $(TEST_NB)/,$(addsuffix .ipynb,$(shell $(BIN)/python -m genrepro.book list 2>/dev/null)))
 

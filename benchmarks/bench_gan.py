@@ -2,9 +2,9 @@
 """One GAN training step (MNIST model, batch 100: one D update + one G update) on this CPU.
 
 Target (GAN issue): ≤ 30 ms a step on the 2-core CPU; the step is GEMM-bound. Peer in the
-same run: the bare GEMMs of that step (forward + backward of every linear layer, counted
-from the layer shapes) timed with torch.matmul, so the ratio says how close the step is to
-the machine's matrix-multiply speed.
+same run: the bare GEMMs of that step (counted from the layer shapes, see gemm_floor) timed
+with torch.matmul, so the ratio says how close the step is to the machine's matrix-multiply
+speed; the rest is elementwise work, dropout masks, maxout and the momentum update.
 
     python benchmarks/bench_gan.py [--steps 100] [--device cpu|cuda]
 """
@@ -35,20 +35,30 @@ def time_steps(trainer: Trainer, x: torch.Tensor, steps: int) -> float:
 
 
 def gemm_floor(cfg: GANConfig, batch: int, device: torch.device, reps: int = 20) -> float:
-    """Seconds for the step's matrix products alone: 3 D passes + 2 G passes, fwd + 2 bwd."""
+    """Seconds for the step's matrix products alone, counted from the layer shapes.
+
+    The step (one G forward, two D forwards on real and generated data, D's loss backward to
+    D's weights, G's loss backward through D to G's weights) costs per D layer 2 forward,
+    2 weight-gradient and 3 input-gradient products, and per G layer 1 of each."""
     g_shapes = list(zip((cfg.noise_dim, *cfg.g_hidden), (*cfg.g_hidden, cfg.data_dim)))
     d_in = (cfg.data_dim, *cfg.d_units)
-    d_shapes = [(i, u * cfg.d_pieces) for i, u in zip(d_in, cfg.d_units)]
-    work = [(s, 3) for s in d_shapes] + [(s, 2) for s in g_shapes]  # (shape, passes)
-    mats = [(torch.randn(batch, i, device=device), torch.randn(i, o, device=device), n)
-            for (i, o), n in work]
-    def run():
-        for a, w, n in mats:
-            for _ in range(n):
-                y = a @ w          # forward
-                _ = y @ w.T        # grad wrt input
-                _ = a.T @ y        # grad wrt weight
+    d_shapes = [(i, u * cfg.d_pieces) for i, u in zip(d_in, cfg.d_units)] + [(cfg.d_units[-1], 1)]
+    work = [(s, 2, 2, 3) for s in d_shapes] + [(s, 1, 1, 1) for s in g_shapes]
+    mats = [(torch.randn(batch, i, device=device), torch.randn(i, o, device=device),
+             torch.randn(batch, o, device=device), f, w, g) for (i, o), f, w, g in work]
+
+    def run() -> None:
+        for a, w, dy, n_fwd, n_wgrad, n_igrad in mats:
+            for _ in range(n_fwd):
+                _ = a @ w
+            for _ in range(n_wgrad):
+                _ = a.T @ dy
+            for _ in range(n_igrad):
+                _ = dy @ w.T
+
     run()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
     t0 = time.perf_counter()
     for _ in range(reps):
         run()

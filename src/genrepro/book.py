@@ -75,7 +75,8 @@ def select(names: Sequence[str] | None, root: Path | None = None) -> list[Path]:
 
 
 def _env_for(run: Path) -> dict[str, str]:
-    env = {"GENREPRO_RUN_DIR": str(run), "GENREPRO_ROOT": str(paths.project_root())}
+    env = {"GENREPRO_RUN_DIR": str(run), "GENREPRO_ROOT": str(paths.project_root()),
+           "GENREPRO_PROGRESS": "log"}
     return env
 
 

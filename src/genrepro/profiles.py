@@ -53,10 +53,22 @@ TABLE: dict[str, dict[str, Setting]] = {
                                "(Aubry's 600 px renders were downsampled); 1 keeps full "
                                "prep on a CPU under 10 min"),
     },
+    # data_prep/bsds300.py + genrepro.data.patches: the Deep GMM chapter's 8×8 patches
+    # (van den Oord & Schrauwen 2014 §5, Uria et al. 2013 protocol); also the Figure 4b
+    # "tiny images" counts. The natural-photo stand-in uses the same counts.
+    "deepgmm_data": {
+        "n_train": Setting(20_000, 500_000, "van den Oord & Schrauwen 2014 Figure 4: "
+                           "500,000 training patches"),
+        "n_valid": Setting(5_000, 50_000, "validation split of Uria et al.'s BSDS300 "
+                           "patch set (50,000; as used by Papamakarios et al. 2017)"),
+        "n_test": Setting(10_000, 250_000, "test split of Uria et al.'s BSDS300 patch set "
+                          "(250,000; Papamakarios et al. 2017)"),
+        "seed": Setting(0, 0, "our choice: patch locations and dequantisation noise"),
+    },
     # book/gan.ipynb — Goodfellow et al. 2014, original code goodfeli/adversarial.
     "gan": {
-        "epochs": Setting(3, 300, "mnist.yaml has no stopping rule; momentum saturates at epoch 250"),
-        "steps_per_epoch": Setting(150, None, "None = one pass over train[0:50000] in batches of 100"),
+        "epochs": Setting(4, 300, "mnist.yaml has no stopping rule; momentum saturates at epoch 250"),
+        "steps_per_epoch": Setting(250, None, "None = one pass over train[0:50000] in batches of 100"),
         "monitor_every": Setting(1, 5, "our choice: epochs between validation Parzen scores"),
         "monitor_samples": Setting(1_000, 10_000, "parzen_ll.py -n 10000"),
         "monitor_valid": Setting(500, 1_000, "parzen_ll.py -l 1000 (σ chosen on 1,000 validation)"),

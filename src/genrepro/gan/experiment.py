@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -21,15 +22,16 @@ import torch
 from genrepro import parzen
 from genrepro.data import faces as faces_data
 from genrepro.data import tfd
-from genrepro.gan.model import GANConfig
+from genrepro.gan.model import GANConfig, Generator
 from genrepro.gan.train import TrainConfig, Trainer
 
 
 @dataclass
 class Scored:
-    trainer: Trainer
+    trainer: Trainer    # G and D hold the best checkpoint's weights
     best: dict          # the best checkpoint's epoch and validation score
     parzen: dict        # parzen.evaluate's result on the test set
+    last_g: Generator   # G at the end of training (for comparison with the best)
 
 
 def train_and_score(gcfg: GANConfig, tcfg: TrainConfig, train: torch.Tensor, valid: torch.Tensor,
@@ -41,10 +43,18 @@ def train_and_score(gcfg: GANConfig, tcfg: TrainConfig, train: torch.Tensor, val
     the settings, so a run resumes only from a checkpoint made with the same settings."""
     trainer = Trainer(gcfg, tcfg, train, valid, Path(ckpt_dir) / settings_tag(gcfg, tcfg), device=device)
     trainer.train(progress=progress)
+    last_g = copy.deepcopy(trainer.G).eval()
     best = trainer.load_best()
     samples = trainer.sample(n_samples, seed=tcfg.seed + 1)
     result = parzen.evaluate(test[:n_test], valid[:n_valid], samples)
-    return Scored(trainer, best, result)
+    return Scored(trainer, best, result, last_g)
+
+
+@dataclass
+class FacesRun:
+    result: dict                  # the numbers for the table and results JSON
+    scored: Scored                # the (last fold's) trained model and its scores
+    train: torch.Tensor | None    # its training images, for nearest neighbours (stand-in only)
 
 
 def settings_tag(gcfg: GANConfig, tcfg: TrainConfig) -> str:
@@ -63,7 +73,7 @@ def _split_flat(images: np.ndarray, seed: int) -> tuple[torch.Tensor, torch.Tens
 
 def faces_experiment(settings, profile: str, seed: int, ckpt_root: Path,
                      device: torch.device | str = "cpu", progress: bool = True,
-                     tfd_path: Path | None = None, faces_path: Path | None = None) -> dict:
+                     tfd_path: Path | None = None, faces_path: Path | None = None) -> FacesRun:
     """The paper's TFD row: real TFD when prepared, else the rendered-faces stand-in.
 
     ``settings`` holds ``faces_epochs``, ``faces_g_width``, ``faces_d_units``,
@@ -84,19 +94,17 @@ def faces_experiment(settings, profile: str, seed: int, ckpt_root: Path,
             s = train_and_score(gcfg, tcfg, split["full_train"], split["valid"], split["test"],
                                 ckpt_root / f"tfd-fold{fold}", device=device, progress=progress, **n)
             folds.append({"fold": fold, **{k: s.parzen[k] for k in ("mean", "se", "sigma")}})
-            last = s
         means = np.array([f["mean"] for f in folds])
         se = float(means.std(ddof=0) / math.sqrt(len(means))) if len(means) > 1 else folds[0]["se"]
-        return {"dataset": "TFD", "stand_in": False, "parzen_mean": float(means.mean()),
-                "parzen_se": se, "folds": folds, "sigma": [f["sigma"] for f in folds],
-                "se_kind": "across folds" if len(means) > 1 else "over test examples (one fold)",
-                "_trainer": last.trainer, "_train": None}
+        return FacesRun({"dataset": "TFD", "stand_in": False, "parzen_mean": float(means.mean()),
+                         "parzen_se": se, "folds": folds, "sigma": [f["sigma"] for f in folds],
+                         "se_kind": "across folds" if len(means) > 1 else "over test examples (one fold)"},
+                        s, None)
     images = faces_data.load_flat_faces(profile, faces_path)["images"]
     train, valid, test = _split_flat(images, seed)
     s = train_and_score(gcfg, tcfg, train, valid, test, ckpt_root / "faces-stand-in",
                         device=device, progress=progress, **n)
-    return {"dataset": faces_data.STAND_IN_LABEL, "stand_in": True,
-            "parzen_mean": s.parzen["mean"], "parzen_se": s.parzen["se"], "sigma": s.parzen["sigma"],
-            "se_kind": "over test examples", "n_train": len(train), "n_valid": len(valid),
-            "n_test": len(test), "best_epoch": s.best["epoch"],
-            "_trainer": s.trainer, "_train": train}
+    return FacesRun({"dataset": faces_data.STAND_IN_LABEL, "stand_in": True,
+                     "parzen_mean": s.parzen["mean"], "parzen_se": s.parzen["se"], "sigma": s.parzen["sigma"],
+                     "se_kind": "over test examples", "n_train": len(train), "n_valid": len(valid),
+                     "n_test": len(test), "best_epoch": s.best["epoch"]}, s, train)

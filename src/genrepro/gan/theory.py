@@ -32,7 +32,8 @@ class Toy1D:
     x_max: float = 8.0
     bins: int = 400
     batch: int = 256
-    lr: float = 1e-3
+    lr: float = 5e-4
+    k: int = 5          # D steps per G step (Algorithm 1's k; 1 collapses p_g to a spike here)
 
 
 def mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
@@ -41,7 +42,8 @@ def mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
 
 
 class ToyGAN:
-    """G: z ~ U[−1, 1] → x; D: x → logit. Adam on both, k discriminator steps per G step."""
+    """G: z ~ U[−1, 1] → x; D: x → logit. Adam on both, k discriminator steps per G step
+    (Algorithm 1). With k = 1 this small G collapses to a narrow spike; k = 5 learns p_data."""
 
     def __init__(self, cfg: Toy1D, seed: int):
         self.cfg = cfg
@@ -82,9 +84,10 @@ class ToyGAN:
         self.opt_g.step()
         return float(loss.detach())
 
-    def train(self, steps: int, k: int = 1) -> None:
+    def train(self, steps: int, k: int | None = None) -> None:
+        """``steps`` iterations of Algorithm 1: k D updates, then one G update."""
         for _ in range(steps):
-            for _ in range(k):
+            for _ in range(self.cfg.k if k is None else k):
                 self.d_step()
             self.g_step()
 

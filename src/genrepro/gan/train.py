@@ -1,10 +1,13 @@
 """Adversarial training as in the original code (Goodfellow et al. 2014, Algorithm 1, k = 1).
 
+The original (``mnist.yaml``: ``AdversaryCost2`` under pylearn2's stock SGD) updates D and G
+*simultaneously* from one minibatch and one draw of G(z), which is what we do.
+
 SGD on minibatches of 100 with momentum (pylearn2's rule v ← m·v − lr·g; θ ← θ + v); the
 learning rate starts at 0.1 and is divided by 1.000004 after every update (floor 1e-6); the
 momentum rises linearly from 0.5 to 0.7 over epochs 1–250 (pylearn2's MomentumAdjustor).
-D minimises ½[BCE(1, D(x)) + BCE(0, D(G(z)))]; then G minimises −log D(G(z)) (the
-non-saturating objective of §3), D's dropout active in both. The original has no stopping
+D minimises ½[BCE(1, D(x)) + BCE(0, D(G(z)))] while G minimises −log D(G(z)) (the
+non-saturating objective of §3), both computed from the same dropout-perturbed scores. The original has no stopping
 rule: we score a Parzen estimate on validation data every few epochs and keep the best
 checkpoint. A checkpoint after every epoch makes a killed run resumable; training resumed
 from it is bit-identical to an uninterrupted run on the same device (RNG states are saved).
@@ -22,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
+from genrepro import progress as prog
 from genrepro.gan.model import Discriminator, GANConfig, Generator, constrain_col_norms, sample_noise
 
 
@@ -81,6 +84,7 @@ class Trainer:
         self.lr, self.step, self.epoch = tcfg.lr, 0, 0
         self.history: list[dict] = []
         self.best: dict | None = None
+        self.resumed_from: int | None = None   # epoch of the checkpoint a run resumed from
 
     def parameters(self) -> list[torch.nn.Parameter]:
         return [*self.G.parameters(), *self.D.parameters()]
@@ -124,27 +128,31 @@ class Trainer:
     # -- one update of Algorithm 1 ---------------------------------------------------------
     def _apply(self, net: torch.nn.Module, params: list[torch.nn.Parameter],
                grads: tuple[torch.Tensor, ...], m: float) -> None:
-        with torch.no_grad():
-            for p, g in zip(params, grads):
-                v = self.vel[id(p)]
-                v.mul_(m).add_(g, alpha=-self.lr)
-                p.add_(v)
+        vels = [self.vel[id(p)] for p in params]
+        with torch.no_grad():  # v ← m·v − lr·g; θ ← θ + v, fused over all tensors
+            torch._foreach_mul_(vels, m)
+            torch._foreach_add_(vels, list(grads), alpha=-self.lr)
+            torch._foreach_add_(params, vels)
         if self.gcfg.max_col_norm is not None:
             constrain_col_norms(net, self.gcfg.max_col_norm)
 
     def train_step(self, x: torch.Tensor, momentum: float) -> tuple[float, float, float, float]:
-        """One D update then one G update; returns (D loss, G loss, mean D(x), mean D(G(z)))."""
+        """One simultaneous update of D and G on one minibatch, as ``AdversaryCost2`` with
+        pylearn2's stock SGD: a single draw of G(z) is scored by D (one dropout mask); D's
+        gradient comes from ½[BCE(1, D(x)) + BCE(0, D(G(z)))], G's from −log D(G(z)) on the
+        same scores, and both parameter sets move at once.
+        Returns (D loss, G loss, mean D(x), mean D(G(z)))."""
         n, nd = x.shape[0], self.gcfg.noise_dim
         d_params, g_params = list(self.D.parameters()), list(self.G.parameters())
-        with torch.no_grad():
-            fake = self.G(sample_noise(n, nd, device=self.device))
+        fake = self.G(sample_noise(n, nd, device=self.device))
         real_logit, fake_logit = self.D(x), self.D(fake)
         d_loss = 0.5 * (F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit))
                         + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit)))
-        self._apply(self.D, d_params, torch.autograd.grad(d_loss, d_params), momentum)
-        g_logit = self.D(self.G(sample_noise(n, nd, device=self.device)))
-        g_loss = F.binary_cross_entropy_with_logits(g_logit, torch.ones_like(g_logit))
-        self._apply(self.G, g_params, torch.autograd.grad(g_loss, g_params), momentum)
+        g_loss = F.binary_cross_entropy_with_logits(fake_logit, torch.ones_like(fake_logit))
+        d_grads = torch.autograd.grad(d_loss, d_params, retain_graph=True)
+        g_grads = torch.autograd.grad(g_loss, g_params)
+        self._apply(self.D, d_params, d_grads, momentum)
+        self._apply(self.G, g_params, g_grads, momentum)
         self.lr = max(self.lr / self.tcfg.lr_decay, self.tcfg.lr_min)
         self.step += 1
         stats = torch.stack([d_loss.detach(), g_loss.detach(), torch.sigmoid(real_logit).mean().detach(),
@@ -181,10 +189,11 @@ class Trainer:
         """Train to ``epochs`` epochs, resuming from ``last.pt`` when present; returns history."""
         if resume and self.last_path.is_file():
             self.load(self.last_path)
+            self.resumed_from = self.epoch
         cfg, n = self.tcfg, self.x_train.shape[0]
         steps = cfg.steps_per_epoch or n // cfg.batch_size
-        bar = tqdm(total=cfg.epochs * steps, initial=self.epoch * steps, disable=not progress,
-                   desc="GAN training", unit="step", mininterval=2.0)
+        bar = prog.bar(progress, total=cfg.epochs * steps, initial=self.epoch * steps,
+                       desc="GAN training", unit="step")
         while self.epoch < cfg.epochs:
             t0 = time.perf_counter()
             m = momentum_at(cfg, self.epoch)
@@ -209,6 +218,10 @@ class Trainer:
                                  self.best_path)
             self.history.append(rec)
             _save_atomic(self.state(), self.last_path)
+            if "valid_parzen" in rec:
+                prog.log(f"epoch {self.epoch}/{cfg.epochs} (step {self.step}): D(x) {rec['d_real']:.3f}, "
+                         f"D(G(z)) {rec['d_fake']:.3f}, validation Parzen {rec['valid_parzen']:.1f} nats, "
+                         f"{rec['seconds']:.1f} s/epoch", progress)
         bar.close()
         return self.history
 
