@@ -184,7 +184,7 @@ def test_faces_experiment_on_a_tiny_fake_tfd(tmp_path):
                                          "folds": folds})
     tfd.prepare(tmp_path / "TFD_48x48.mat", tmp_path / "tfd")
     r = experiment.faces_experiment(_settings(), "quick", 0, tmp_path / "ck", progress=False,
-                                    tfd_path=tmp_path / "tfd")
+                                    tfd_path=tmp_path / "tfd").result
     assert r["dataset"] == "TFD" and not r["stand_in"] and len(r["folds"]) == 2
     means = [f["mean"] for f in r["folds"]]
     assert r["parzen_mean"] == pytest.approx(np.mean(means))
@@ -201,8 +201,10 @@ def test_faces_experiment_stand_in_is_labelled(tmp_path):
     folder.mkdir()
     np.savez(folder / "flat.npz", images=np.random.default_rng(0).integers(0, 256, (50, 48, 48)).astype(np.uint8))
     (folder / "manifest.json").write_text(json.dumps({"profiles": {"quick": {"flat_faces": {"file": "flat.npz"}}}}))
-    r = experiment.faces_experiment(_settings(), "quick", 0, tmp_path / "ck", progress=False,
-                                    tfd_path=tmp_path / "no-tfd", faces_path=folder)
+    run = experiment.faces_experiment(_settings(), "quick", 0, tmp_path / "ck", progress=False,
+                                      tfd_path=tmp_path / "no-tfd", faces_path=folder)
+    r = run.result
+    assert run.train is not None and run.train.shape == (40, 2304)
     assert r["stand_in"] and r["dataset"] == faces.STAND_IN_LABEL == "rendered faces (stand-in for TFD)"
     assert (r["n_train"], r["n_valid"], r["n_test"]) == (40, 5, 5)
     assert math.isfinite(r["parzen_mean"])
