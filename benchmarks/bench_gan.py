@@ -77,6 +77,7 @@ def main() -> None:
     cfg = GANConfig.mnist()
     x = torch.rand(100, 784, device=dev)
     trainer = Trainer(cfg, TrainConfig(), torch.rand(1000, 784), x, "/tmp/bench-gan-ckpt", device=dev)
+    load_before = os.getloadavg()[0]
     step = time_steps(trainer, x, args.steps)
     floor = gemm_floor(cfg, 100, dev)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU, {os.cpu_count()} cores"
@@ -89,7 +90,9 @@ def main() -> None:
             line, "",
             f"Command: `python benchmarks/bench_gan.py --steps {args.steps} --device {args.device}`; "
             f"torch {torch.__version__}, Python {platform.python_version()}, "
-            f"measured {time.strftime('%Y-%m-%d')}."]))
+            f"measured {time.strftime('%Y-%m-%d')}; 1-minute load average {load_before:.1f} before the run "
+            "(other processes inflate the figure; the GEMM ratio is the steadier number). "
+            "Not measured here: the full MNIST run on one GPU (target ≤ 10 min) — needs a GPU session."]))
 
 
 if __name__ == "__main__":

@@ -62,11 +62,10 @@ class Chapter:
     def results_path(self) -> Path:
         return self.out / f"{self.name}.json"
 
-    def save_results(self, metrics: dict[str, Any]) -> Path:
+    def save_results(self, metrics: dict[str, Any]) -> None:
         """Write ``metrics`` (plus profile and seed) to the run's ``<chapter>.json``."""
         payload = {"chapter": self.name, "profile": self.profile, "seed": self.seed, **metrics}
         write_json(self.results_path(), _jsonable(payload))
-        return self.results_path()
 
     def provenance(self) -> dict[str, Any]:
         return {

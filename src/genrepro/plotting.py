@@ -11,8 +11,12 @@ from IPython.display import Markdown, display
 
 def image_grid(images: np.ndarray, ncols: int = 8, titles: Sequence[str] | None = None,
                title: str | None = None, scale: float = 1.0, cmap: str = "gray",
-               vmin: float | None = 0.0, vmax: float | None = None) -> plt.Figure:
-    """Show ``images`` (N, H, W) in a grid of ``ncols`` columns; returns the figure."""
+               vmin: float | None = 0.0, vmax: float | None = None,
+               autoscale: bool = False) -> plt.Figure:
+    """Show ``images`` (N, H, W) in a grid of ``ncols`` columns; returns the figure.
+
+    Gray levels span [vmin, vmax] (default 0 to the dtype's white), or each image's own
+    range with ``autoscale=True`` (for mean-removed patches)."""
     images = np.asarray(images)
     n = len(images)
     nrows = max(1, int(np.ceil(n / ncols)))
@@ -23,7 +27,8 @@ def image_grid(images: np.ndarray, ncols: int = 8, titles: Sequence[str] | None 
     for i, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if i < n:
-            ax.imshow(images[i], cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+            lo, hi = (images[i].min(), images[i].max()) if autoscale else (vmin, vmax)
+            ax.imshow(images[i], cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
             if titles is not None:
                 ax.set_title(titles[i], fontsize=8)
     if title:

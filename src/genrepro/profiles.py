@@ -84,6 +84,27 @@ TABLE: dict[str, dict[str, Setting]] = {
         "faces_d_units": Setting(120, 1200, "tfd_pretrain: D maxout 1200×5 → maxout 1200×5"),
         "tfd_folds": Setting(1, 5, "paper: standard error across TFD's 5 folds (real TFD only)"),
     },
+    # book/deepgmm.ipynb — van den Oord & Schrauwen 2014 (genrepro.deepgmm).
+    # book/deepgmm.ipynb — van den Oord & Schrauwen 2014 (no public code; our reading of §3–§5).
+    "deepgmm": {
+        "layer_sizes": Setting((5, 5, 8), (5, 5, 20), "Figure 2's net; (5, 5, 20) is the benchmarked net"),
+        "em_iterations": Setting(4, 100, "issue: up to 100 hard-EM iterations (stopped on validation)"),
+        "patience": Setting(None, 5, "our choice: stop after 5 iterations without validation gain"),
+        "lbfgs_maxiter": Setting(30, 1000, "§3.2: L-BFGS, up to 1000 iterations per node"),
+        "warm_passes": Setting(1, 1, "§3.3: 1 pass warm-started from the previous best path"),
+        "restart_passes": Setting(2, 2, "§3.3: 2 passes from a random restart"),
+        "reg": Setting(0.0, 0.0, "our choice: no covariance floor (sklearn's reg_covar = 1e-6)"),
+        "trace_passes": Setting(5, 10, "Figure 2 (passes axis): our choice"),
+        "trace_restarts": Setting(5, 10, "Figure 2 (restarts axis): our choice"),
+        "fig4_tops": Setting((4, 8), (10, 25, 50, 100, 200), "Figure 4: top-layer components "
+                             "(our grid); Table 1 takes the best on validation per depth"),
+        "fig4_lower": Setting(5, 5, "Figure 4: the other layers at 5 components"),
+        "fig4_tiny_tops": Setting((4, 8), (10, 25, 50, 100, 200), "Figure 4b (tiny images): our grid"),
+        "n_samples": Setting(64, 64, "patches drawn from the model for display"),
+        "dist_n": Setting(2_000, 20_000, "distributed-EM check: points (2 workers)"),
+        "dist_layers": Setting((3, 3, 4), (5, 5, 8), "distributed-EM check: net"),
+        "dist_iterations": Setting(3, 5, "distributed-EM check: hard-EM iterations"),
+    },
     # Summary pages: no settings of their own, but they validate the profile too.
     "scoreboard": {},
     "status": {},

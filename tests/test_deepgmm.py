@@ -1,0 +1,256 @@
+"""Tests of genrepro.deepgmm (van den Oord & Schrauwen 2014): exact likelihoods, E-steps,
+the M-step's closed-form gradient, hard-EM, and a one-layer Deep GMM against sklearn."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from scipy.special import logsumexp
+from scipy.stats import multivariate_normal
+
+from genrepro.deepgmm import (
+    DeepGMM,
+    NodeStats,
+    coordinate_ascent,
+    exact_e_step,
+    hard_stats,
+    heuristic_e_step,
+    layer_node_stats,
+    node_objective,
+    path_tables,
+)
+
+
+def blobs(n: int = 1200, D: int = 4, k: int = 3, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    centres = 4 * torch.randn(k, D, generator=g, dtype=torch.float64)
+    mix = torch.randn(k, D, D, generator=g, dtype=torch.float64) / math.sqrt(D) + torch.eye(D)
+    lab = torch.randint(0, k, (n,), generator=g)
+    z = torch.randn(n, D, generator=g, dtype=torch.float64)
+    return centres[lab] + torch.einsum("nab,nb->na", mix[lab], z)
+
+
+def test_one_layer_log_prob_equals_sklearn():
+    from sklearn.mixture import GaussianMixture
+    x = blobs(800, 5).numpy()
+    gm = GaussianMixture(3, covariance_type="full", random_state=0).fit(x)
+    m = DeepGMM(5, (3,))
+    m.A[0] = torch.linalg.cholesky(torch.from_numpy(gm.covariances_))
+    m.b[0] = torch.from_numpy(gm.means_)
+    m.log_pi = torch.from_numpy(np.log(gm.weights_))
+    np.testing.assert_allclose(m.log_prob(x).numpy(), gm.score_samples(x), rtol=0, atol=1e-6)
+
+
+def test_one_layer_soft_em_step_equals_sklearn():
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.mixture import GaussianMixture
+    x = blobs(900, 4, seed=1)
+    m = DeepGMM(4, (3,), init_data=x, reg=1e-6)
+    w, mu, cov = (t.numpy() for t in m.to_gmm())
+    gm = GaussianMixture(3, covariance_type="full", max_iter=1, reg_covar=1e-6, weights_init=w,
+                         means_init=mu, precisions_init=np.linalg.inv(cov))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gm.fit(x.numpy())
+    m.fit(x, 1, e_step="soft")
+    w2, mu2, cov2 = (t.numpy() for t in m.to_gmm())
+    np.testing.assert_allclose(w2, gm.weights_, atol=1e-10)
+    np.testing.assert_allclose(mu2, gm.means_, atol=1e-9)
+    np.testing.assert_allclose(cov2, gm.covariances_, atol=1e-9)
+
+
+def test_to_gmm_consistent_with_log_prob_and_path_ll():
+    x = blobs(300, 3)
+    m = DeepGMM(3, (2, 3, 2), init_data=x, seed=3)
+    m.log_pi = torch.randn(2, 3, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    w, mu, cov = (t.numpy() for t in m.to_gmm())
+    assert w.shape == (12,) and abs(w.sum() - 1) < 1e-12
+    comp = np.stack([multivariate_normal(mu[p], cov[p]).logpdf(x.numpy()) for p in range(12)], 1)
+    np.testing.assert_allclose(m.path_log_likelihoods(x).numpy(), comp, atol=1e-9)
+    np.testing.assert_allclose(m.log_prob(x).numpy(), logsumexp(comp + np.log(w), 1), atol=1e-9)
+    own = torch.arange(300) % 12
+    np.testing.assert_allclose(m.path_log_likelihoods(x, own).numpy(), comp[np.arange(300), own], atol=1e-9)
+    np.testing.assert_allclose(m.path_log_likelihoods(x, m.unflatten(own)).numpy(),
+                               comp[np.arange(300), own], atol=1e-9)
+
+
+def test_sample_statistics():
+    m = DeepGMM(3, (2, 2), seed=1)
+    x, paths = m.sample(100_000, seed=0)
+    w, mu, cov = m.to_gmm()
+    mean = (w[:, None] * mu).sum(0)
+    second = (w[:, None, None] * (cov + mu[:, :, None] * mu[:, None, :])).sum(0)
+    np.testing.assert_allclose(x.mean(0), mean, atol=0.03)
+    np.testing.assert_allclose(torch.cov(x.T), second - torch.outer(mean, mean), atol=0.06)
+    np.testing.assert_allclose(torch.bincount(paths, minlength=4) / 1e5, w, atol=0.01)
+
+
+def test_heuristic_e_step_vs_exact_and_evaluation_count():
+    x = blobs(1500, 4, k=5, seed=2)
+    m = DeepGMM(4, (3, 2, 4), init_data=x, seed=0)
+    m.fit(x, 3, e_step="exact")
+    exact_p, exact_s = exact_e_step(m, x)
+    warm = m._paths
+    warm_s = (m.path_log_likelihoods(x, warm) + m.log_pi.reshape(-1)[warm])
+    paths, s = heuristic_e_step(m, x, warm, seed=5)
+    assert m.evaluations == 3 * sum(m.layer_sizes) == 27
+    assert bool((s >= warm_s - 1e-9).all())                # never worse than its warm start
+    assert bool((s <= exact_s + 1e-9).all())               # never better than the exact best
+    assert float((paths == exact_p).double().mean()) > 0.9
+    np.testing.assert_allclose(s, m.path_log_likelihoods(x, paths) + m.log_pi.reshape(-1)[paths],
+                               atol=1e-9)
+    _, _, e = coordinate_ascent(m, x, m.unflatten(warm), passes=4)
+    assert e == 4 * 9
+
+
+def test_heuristic_trace_shapes():
+    x = blobs(500, 3)
+    m = DeepGMM(3, (2, 3), init_data=x)
+    tr = m.heuristic_trace(x, passes=3, restarts=4)
+    assert tr["passes"].shape == (3,) and tr["restarts"].shape == (4,)
+    assert np.all(np.diff(tr["passes"]) >= -1e-12) and np.all(np.diff(tr["restarts"]) >= -1e-12)
+    assert tr["restarts"][-1] <= tr["exact"] + 1e-9
+
+
+def _direct_objective(A, b, st):
+    """f(A, b) from its definition (u ~ N(A m_g + b, A S_g Aᵀ)), for autograd."""
+    f = 0.0
+    for g in range(len(st.counts)):
+        S = torch.linalg.inv(torch.from_numpy(st.prec[g]))
+        C = A @ S @ A.T
+        e = torch.from_numpy(st.means[g]) - A @ torch.from_numpy(st.m[g]) - b
+        G = torch.from_numpy(st.scatters[g]) + st.counts[g] * torch.outer(e, e)
+        f = f + 0.5 * st.counts[g] * torch.logdet(C) + 0.5 * torch.trace(torch.linalg.solve(C, G))
+    return f
+
+
+@pytest.mark.parametrize("kron", [False, True])
+def test_m_step_gradient_and_optimal_bias(kron):
+    rng = np.random.default_rng(0)
+    G, D = 3, 4
+    Ms = rng.normal(size=(G, D, D)) + 2 * np.eye(D)
+    X = rng.normal(size=(G, 50, D)) @ rng.normal(size=(D, D))
+    st = NodeStats(np.array([50.0, 30.0, 20.0]), X.mean(1),
+                   np.stack([(x - x.mean(0)).T @ (x - x.mean(0)) for x in X]),
+                   np.linalg.inv(Ms @ Ms.transpose(0, 2, 1)), rng.normal(size=(G, D)), kron=kron)
+    A = rng.normal(size=(D, D)) + 3 * np.eye(D)
+    f, grad, bstar = node_objective(A, st)
+    At = torch.tensor(A, requires_grad=True)
+    bt = torch.tensor(bstar, requires_grad=True)
+    fd = _direct_objective(At, bt, st)
+    fd.backward()
+    logdetS = -np.linalg.slogdet(st.prec)[1]
+    assert abs(f + 0.5 * (st.counts * logdetS).sum() - fd.item()) < 1e-9 * abs(fd.item())
+    np.testing.assert_allclose(grad, At.grad.numpy(), rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(bt.grad.numpy(), 0, atol=1e-7)      # b*(A) is optimal
+    b = rng.normal(size=D)                                           # gradient at a fixed b
+    _, grad_b, _ = node_objective(A, st, b=b)
+    At2 = torch.tensor(A, requires_grad=True)
+    _direct_objective(At2, torch.tensor(b), st).backward()
+    np.testing.assert_allclose(grad_b, At2.grad.numpy(), rtol=1e-7, atol=1e-7)
+    eps, E = 1e-6, np.zeros((D, D))                                  # and one finite difference
+    E[1, 2] = eps
+    fd_num = (node_objective(A + E, st)[0] - node_objective(A - E, st)[0]) / (2 * eps)
+    assert abs(fd_num - grad[1, 2]) < 1e-5 * max(1, abs(grad[1, 2]))
+
+
+def test_node_objectives_sum_to_negative_log_likelihood():
+    x = blobs(600, 3, seed=4)
+    m = DeepGMM(3, (2, 2, 3), init_data=x, seed=2)
+    paths, _ = exact_e_step(m, x)
+    stats = hard_stats(x, paths, m.n_paths)
+    nll = -float(m.path_log_likelihoods(x, paths).sum())
+    for j in range(m.depth):
+        total = sum(node_objective(m.A[j][i].numpy(), st, b=m.b[j][i].numpy())[0]
+                    for i, st in enumerate(layer_node_stats(m, stats, j)) if st is not None)
+        assert abs(total - nll) < 1e-8 * abs(nll)
+
+
+@pytest.mark.parametrize("factorised", [False, True])
+def test_hard_em_with_exact_e_step_is_monotone(factorised):
+    x = blobs(1000, 3, k=4, seed=5)
+    m = DeepGMM(3, (2, 3), init_data=x, seed=1, factorised=factorised)
+    hist = m.fit(x, 6, e_step="exact", valid=x[:200])
+    obj = np.array([h["train_best"] for h in hist])
+    assert np.all(np.diff(obj) >= -1e-9 * np.abs(obj[1:])), obj
+    assert all(np.isfinite(h["train_exact"]) and np.isfinite(h["valid_exact"]) for h in hist)
+    assert m.log_pi.shape == (2, 3)
+    assert abs(float(torch.logsumexp(m.log_pi.reshape(-1), 0))) < 1e-9
+    assert hist[-1]["train_exact"] >= hist[-1]["train_best"]       # log Σ ≥ log max
+
+
+def test_empty_node_keeps_parameters_and_stays_finite():
+    x = blobs(500, 3, seed=6)
+    m = DeepGMM(3, (2, 3), init_data=x, seed=0)
+    m.b[1][2] = torch.full((3,), 1e4, dtype=torch.float64)          # a top node nobody picks
+    A_old, b_old = m.A[1][2].clone(), m.b[1][2].clone()
+    hist = m.fit(x, 2, e_step="heuristic")
+    assert hist[-1]["empty_nodes"] >= 1 and hist[-1]["live_paths"] <= 4
+    assert torch.equal(m.A[1][2], A_old) and torch.equal(m.b[1][2], b_old)
+    assert bool(torch.isneginf(m.log_pi[:, 2]).all())
+    lp = m.log_prob(x)
+    assert bool(torch.isfinite(lp).all())
+    assert all(bool(torch.isfinite(a).all()) for a in m.A + m.b)
+    w, _, _ = m.to_gmm()
+    assert float(w.sum()) == pytest.approx(1.0)
+
+
+def test_bad_inputs_raise():
+    m = DeepGMM(3, (2, 2))
+    x = blobs(100, 3)
+    bad = x.clone()
+    bad[3, 1] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        m.fit(bad, 1)
+    with pytest.raises(ValueError, match="shape"):
+        m.log_prob(blobs(10, 4))
+    with pytest.raises(ValueError, match="shape"):
+        m.log_prob(x[:, 0])
+    with pytest.raises(ValueError, match="components"):
+        m.fit(x[:3], 1)
+    with pytest.raises(ValueError, match="e_step"):
+        m.fit(x, 1, e_step="fast")
+    with pytest.raises(ValueError):
+        DeepGMM(3, (2, 0))
+
+
+def test_fit_sgd_improves():
+    x = blobs(2000, 3, k=4, seed=7)
+    m = DeepGMM(3, (2, 2), init_data=x, seed=0)
+    before = float(exact_e_step(m, x)[1].mean())
+    rec = m.fit_sgd(x, epochs=3, batch_size=250, lr=3e-2)
+    after = float(exact_e_step(m, x)[1].mean())
+    assert len(rec) == 3 and after > before
+    assert bool(torch.isfinite(m.log_prob(x)).all())
+
+
+def test_float32_data_and_tables():
+    x = blobs(400, 3).float()
+    m = DeepGMM(3, (2, 2), init_data=x)
+    W, _, _ = path_tables(m, torch.float32)
+    assert W.dtype == torch.float32
+    m.fit(x, 2)
+    np.testing.assert_allclose(m.log_prob(x).double(), m.log_prob(x.double()), atol=1e-3)
+
+
+def test_cuda_e_step_matches_cpu():
+    if not torch.cuda.is_available():
+        print("SKIP reason: no CUDA device on this machine")
+        pytest.skip("no CUDA device on this machine")
+    x = blobs(2000, 4, k=4, seed=8)
+    cpu = DeepGMM(4, (2, 3), init_data=x, seed=0)
+    cpu.fit(x, 2)
+    gpu = DeepGMM(4, (2, 3), seed=0, device="cuda")
+    gpu.A = [a.cuda() for a in cpu.A]
+    gpu.b = [v.cuda() for v in cpu.b]
+    gpu.log_pi = cpu.log_pi.cuda()
+    np.testing.assert_allclose(gpu.log_prob(x).cpu(), cpu.log_prob(x), atol=1e-8)
+    p_cpu, _ = heuristic_e_step(cpu, x, cpu._paths, seed=3)
+    p_gpu, _ = heuristic_e_step(gpu, x.cuda(), cpu._paths.cuda(), seed=3)
+    assert float((p_gpu.cpu() == p_cpu).double().mean()) > 0.99
+    gpu.fit(x.cuda(), 2)
+    assert bool(torch.isfinite(gpu.log_prob(x)).all())
