@@ -43,3 +43,28 @@ def test_sweep_and_best_per_depth():
     best = experiment.best_per_depth(res)
     assert set(best) == {1, 2}
     assert best[1].valid == max(r.valid for r in res if len(r.layers) == 1)
+
+
+def test_singular_path_covariance_is_a_clear_error(monkeypatch):
+    """A failed Cholesky inside the M-step (hard-EM with reg = 0 can leave a path with fewer
+    points than dimensions; seen on the stand-in patches) becomes an error naming the fix."""
+    from genrepro.deepgmm import fit, mstep
+
+    x = data()
+
+    def singular(*args, **kwargs):
+        raise torch.linalg.LinAlgError("linalg.cholesky: the input is not positive-definite")
+
+    monkeypatch.setattr(mstep, "layer_node_stats", singular)
+    with pytest.raises(mstep.SingularModelError, match=r"reg=1e-6"):
+        fit(DeepGMM(6, (2, 2), seed=0, init_data=x), x, 1, maxiter=10)
+
+
+def test_reg_floor_on_natural_photo_patches():
+    from genrepro.data.patches import load_patches
+    from genrepro.deepgmm import fit
+
+    x = torch.as_tensor(load_patches("train", "quick", source="photos").x[:2000], dtype=torch.float64)
+    m = DeepGMM(63, (3, 3, 4), seed=0, init_data=x, reg=1e-6)
+    fit(m, x, 2, maxiter=30)
+    assert np.isfinite(m.score(x))

@@ -8,6 +8,8 @@ Metrics go to the run's ``<chapter>.json`` through :meth:`Chapter.save_results`.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import platform
 import random
@@ -31,6 +33,14 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def settings_tag(*parts: Any) -> str:
+    """A short hash of settings (dataclasses, dicts, numbers): names a checkpoint folder so a
+    run resumes only from a checkpoint made with exactly the same settings."""
+    plain = [dataclasses.asdict(p) if dataclasses.is_dataclass(p) else p for p in parts]
+    blob = json.dumps(_jsonable(plain), sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
 
 
 def git_commit(root: Path | None = None) -> str:

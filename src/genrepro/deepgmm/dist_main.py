@@ -60,6 +60,7 @@ def parse(argv: list[str] | None = None) -> dict:
     p.add_argument("--e-step", dest="e_step", default="heuristic",
                    choices=("heuristic", "exact", "soft"))
     p.add_argument("--maxiter", type=int, default=1000, help="L-BFGS iterations per node")
+    p.add_argument("--reg", type=float, default=0.0, help="covariance floor (DeepGMM(reg=...))")
     p.add_argument("--stats-chunk", dest="stats_chunk", type=int, default=1000,
                    help="B > 0 (default 1000): statistics per block of B points, folded across "
                         "ranks in global order — bit-identical to fit(..., stats_chunk=B); "
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         device = torch.device("cuda", torch.cuda.current_device())
     rank, world = init_distributed(device, a["timeout"])
     x = make_data(a)
-    model = DeepGMM(x.shape[1], a["layers"], seed=a["seed"], init_data=x, device=device)
+    model = DeepGMM(x.shape[1], a["layers"], seed=a["seed"], init_data=x, device=device, reg=a["reg"])
     broadcast_parameters(model, 0)
     init = copy.deepcopy(model.state_dict())
     chunk = a["stats_chunk"] or None

@@ -280,11 +280,28 @@ def layer_node_stats(model: DeepGMM, stats: PathStats, j: int,
     return out
 
 
+class SingularModelError(ValueError):
+    """A path's covariance became singular (too few points for its dimension, reg = 0)."""
+
+
 def m_step(model: DeepGMM, stats: PathStats, maxiter: int = 1000, kron: bool | None = None
            ) -> dict:
     """π from the counts, then every node layer by layer from the top (data side) down.
     Returns {"nit": L-BFGS iterations per layer, "kept": nodes that kept their parameters,
-    "empty": nodes without points}."""
+    "empty": nodes without points}. Raises :class:`SingularModelError` (a ValueError naming
+    the fix) when a covariance becomes singular, which hard-EM can do with ``reg = 0`` when a
+    path holds fewer points than dimensions."""
+    try:
+        return _m_step(model, stats, maxiter, kron)
+    except torch.linalg.LinAlgError as e:
+        raise SingularModelError(
+            f"a path covariance became singular in the M-step ({e}); the smallest path holds "
+            f"{int(stats.counts[stats.counts > 0].min())} points in {model.dim} dimensions. "
+            "Use DeepGMM(..., reg=1e-6) (a covariance floor, as scikit-learn's reg_covar), more "
+            "data, or fewer components.") from e
+
+
+def _m_step(model: DeepGMM, stats: PathStats, maxiter: int, kron: bool | None) -> dict:
     N = stats.total
     cnt = stats.counts.reshape(model.layer_sizes)
     if model.factorised:

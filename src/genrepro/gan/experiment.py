@@ -10,16 +10,15 @@
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from genrepro import parzen
+from genrepro.chapter import settings_tag
 from genrepro.data import faces as faces_data
 from genrepro.data import tfd
 from genrepro.gan.model import GANConfig, Generator
@@ -55,12 +54,6 @@ class FacesRun:
     result: dict                  # the numbers for the table and results JSON
     scored: Scored                # the (last fold's) trained model and its scores
     train: torch.Tensor | None    # its training images, for nearest neighbours (stand-in only)
-
-
-def settings_tag(gcfg: GANConfig, tcfg: TrainConfig) -> str:
-    """A short hash of the model and training settings (names the checkpoint folder)."""
-    blob = json.dumps([asdict(gcfg), asdict(tcfg)], sort_keys=True).encode()
-    return hashlib.sha256(blob).hexdigest()[:12]
 
 
 def _split_flat(images: np.ndarray, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -1,0 +1,372 @@
+"""DC-IGN (Kulkarni et al. 2015): clamp, model, loss, batches, training, analysis."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+import trimesh
+
+from genrepro.data import face_model as fm
+from genrepro.data.faces import AZ_VARIED, EL_VARIED, KINDS, LIGHT_VARIED, SHAPE_VARIED, FaceTestSet
+from genrepro.dcign import (
+    CHAIR_AZ,
+    CHAIR_ID,
+    DCIGN,
+    ChairSource,
+    DCIGNConfig,
+    FaceSource,
+    TrainConfig,
+    Trainer,
+    TrainingDiverged,
+    abs_pearson,
+    azimuth_latent_of_baseline,
+    binned_mean,
+    calibrate_azimuth,
+    chair_active,
+    check_active,
+    clamp_latents,
+    disentanglement,
+    encode,
+    face_active,
+    kind_sequence,
+    latent_sweep,
+    novel_view_errors,
+    other_latents_movement,
+    reconstruction_mse,
+    sgvb_loss,
+)
+
+# 32 px: 32 →(3) 30 → 15 →(3) 13 → 6; decoder 6 → 12 →(3) 10 → 20 →(3) 18 → 36 →(5) 32
+TINY = DCIGNConfig(image_size=32, enc_channels=(4, 4), enc_kernel=3, dec_channels=(4, 4),
+                   dec_kernels=(3, 3, 5), latent_dim=200)
+
+
+def _tiny_face_model() -> fm.FaceModel:
+    m = trimesh.creation.icosphere(subdivisions=2, radius=0.6)
+    v = np.asarray(m.vertices, np.float32)
+    rng = np.random.default_rng(0)
+    return fm.FaceModel(v, np.asarray(m.faces, np.int64),
+                        (0.03 * rng.standard_normal((5, len(v), 3))).astype(np.float32),
+                        np.full(len(v), 0.7, np.float32),
+                        (0.05 * rng.standard_normal((3, len(v)))).astype(np.float32))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One torch thread: these ops are tiny, and on a shared 2-core machine a second thread
+    mostly waits at OpenMP barriers (see benchmarks/README.md)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def face_model() -> fm.FaceModel:
+    return _tiny_face_model()
+
+
+# --- clamp_latents (§3.1 step 5, §3.2) ---------------------------------------------------
+
+@pytest.mark.parametrize("active", [[1, 4], [0], list(range(3, 7))])
+def test_clamp_forward_and_backward_exact(active):
+    torch.manual_seed(0)
+    z = torch.randn(6, 7, dtype=torch.float64, requires_grad=True)
+    inv = 0.01
+    out = clamp_latents(z, active, inv)
+    clamped = [j for j in range(7) if j not in active]
+    mean = z.detach().mean(0, keepdim=True)
+    want = z.detach().clone()
+    want[:, clamped] = mean.expand(6, 7)[:, clamped]
+    assert torch.equal(out.detach(), want)
+    g = torch.randn(6, 7, dtype=torch.float64)
+    (grad,) = torch.autograd.grad(out, z, grad_outputs=g)
+    want_g = inv * (z.detach() - mean)
+    want_g[:, active] = g[:, active]
+    assert torch.equal(grad, want_g)
+    # through a real downstream loss as well
+    z2 = z.detach().clone().requires_grad_(True)
+    loss = (clamp_latents(z2, active, 0.0) ** 3).sum()
+    (grad2,) = torch.autograd.grad(loss, z2)
+    assert torch.equal(grad2[:, active], 3 * z.detach()[:, active] ** 2)
+    assert torch.equal(grad2[:, clamped], torch.zeros(6, len(clamped), dtype=torch.float64))
+
+
+def test_clamp_invariance_gradient_pulls_the_batch_together():
+    torch.manual_seed(1)
+    z = torch.randn(20, 5, requires_grad=True)
+    out = clamp_latents(z, [0], 0.01)
+    (grad,) = torch.autograd.grad(out.sum(), z)
+    stepped = z.detach() - 10.0 * grad          # one gradient-descent step
+    assert (stepped[:, 1:].var(0) < z.detach()[:, 1:].var(0)).all()
+
+
+@pytest.mark.parametrize("bad", [[], [0, 0], [5], [-1], [0.5], [True], torch.tensor([0.0]),
+                                 np.array([1.0]), "ab", 3, torch.tensor([], dtype=torch.long)])
+def test_clamp_rejects_invalid_active(bad):
+    with pytest.raises(ValueError):
+        clamp_latents(torch.zeros(4, 5), bad)
+
+
+def test_clamp_other_errors_and_accepted_forms():
+    with pytest.raises(ValueError):
+        clamp_latents(torch.zeros(5), [0])
+    with pytest.raises(ValueError):
+        clamp_latents(torch.zeros(4, 5), [0], invariance=-1.0)
+    assert check_active(range(3, 5), 5) == [3, 4]
+    assert check_active(np.array([4, 1]), 5) == [1, 4]
+    assert check_active(torch.tensor([2]), 5) == [2]
+
+
+# --- model and loss (§3) -------------------------------------------------------------------
+
+def test_full_config_is_the_original_network():
+    cfg = DCIGNConfig.full()
+    assert cfg.encoder_sizes() == [150, 146, 73, 69, 34, 30, 15]
+    assert cfg.decoder_sizes() == [15, 30, 24, 48, 42, 84, 78, 156, 150]
+    assert cfg.feature_dim == 5400
+    net = DCIGN(cfg)
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size) for c in convs] == [
+        (1, 96, (5, 5)), (96, 48, (5, 5)), (48, 24, (5, 5)),
+        (24, 48, (7, 7)), (48, 96, (7, 7)), (96, 96, (7, 7)), (96, 1, (7, 7))]
+    with torch.no_grad():
+        logits, mu, logvar = net(torch.rand(2, 1, 150, 150), active=[0])
+    assert logits.shape == (2, 1, 150, 150) and mu.shape == logvar.shape == (2, 200)
+
+
+def test_quick_and_tiny_configs_close_their_size_chains():
+    q = DCIGNConfig.quick()
+    assert q.encoder_sizes()[-1] == 6 and q.decoder_sizes()[-1] == 64
+    assert DCIGNConfig.from_profile("quick") == q and DCIGNConfig.from_profile("full") == DCIGNConfig.full()
+    with torch.no_grad():
+        assert DCIGN(q)(torch.rand(2, 1, 64, 64))[0].shape == (2, 1, 64, 64)
+        assert DCIGN(TINY)(torch.rand(3, 1, 32, 32))[0].shape == (3, 1, 32, 32)
+    with pytest.raises(ValueError, match="size chain"):
+        DCIGN(DCIGNConfig(image_size=64))
+
+
+def test_loss_is_summed_bce_plus_closed_form_kl():
+    torch.manual_seed(0)
+    logits, x = torch.randn(3, 1, 8, 8, dtype=torch.float64), torch.rand(3, 1, 8, 8, dtype=torch.float64)
+    mu, logvar = torch.randn(3, 10, dtype=torch.float64), torch.randn(3, 10, dtype=torch.float64)
+    loss, bce, kl = sgvb_loss(logits, x, mu, logvar)
+    want_bce = F.binary_cross_entropy(torch.sigmoid(logits), x, reduction="sum")
+    q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+    want_kl = torch.distributions.kl_divergence(q, torch.distributions.Normal(0.0, 1.0)).sum()
+    assert torch.allclose(bce.double(), want_bce, rtol=1e-5)
+    assert torch.allclose(kl.double(), want_kl, rtol=1e-5)
+    assert torch.allclose(loss, bce + kl)
+
+
+def test_decoder_input_is_clamped_mean_plus_noise():
+    torch.manual_seed(0)
+    mu, logvar = torch.randn(5, 200), torch.full((5, 200), -2.0)
+    z = DCIGN.latents(mu, logvar, active=[2], sample=False)
+    assert torch.equal(z[:, 2], mu[:, 2]) and torch.allclose(z[:, 0], mu[:, 0].mean().expand(5))
+    assert torch.equal(DCIGN.latents(mu, logvar, None, sample=False), mu)
+
+
+# --- batches (§3.2, §4.2) ------------------------------------------------------------------
+
+def test_kind_ratio_and_active_sets():
+    seq = kind_sequence(130_000, (1, 1, 1, 10), seed=3)
+    frac = np.bincount(seq, minlength=4) / len(seq)
+    assert np.allclose(frac, np.array([1, 1, 1, 10]) / 13, atol=0.004)
+    assert np.array_equal(seq, kind_sequence(130_000, (1, 1, 1, 10), seed=3))
+    assert face_active(AZ_VARIED) == [0] and face_active(EL_VARIED) == [1]
+    assert face_active(LIGHT_VARIED) == [2] and face_active(SHAPE_VARIED) == list(range(3, 200))
+    assert chair_active(CHAIR_AZ) == [0] and chair_active(CHAIR_ID) == list(range(1, 200))
+    with pytest.raises(ValueError):
+        face_active("NOPE")
+
+
+def test_face_source_is_deterministic_and_labels_kinds(face_model):
+    a, b = (FaceSource(face_model, 32, steps=30, seed=5) for _ in range(2))
+    for step in (0, 7, 29):
+        ba, bb = a.batch(step), b.batch(step)
+        assert torch.equal(ba.images, bb.images) and ba.images.shape == (20, 1, 32, 32)
+        assert ba.kind == KINDS[a.kinds[step]] and ba.active == face_active(ba.kind)
+    for k in range(4):   # the k-th batch of a kind is FaceBatches(...).batch(kind, k)
+        assert list(a.index[a.kinds == k]) == list(range(int((a.kinds == k).sum())))
+
+
+class _FakeChairs:
+    def __init__(self, n_models: int, size: int = 16):
+        m, v = np.meshgrid(np.arange(n_models), np.arange(62), indexing="ij")
+        code = (m * 62 + v).astype(np.uint8)     # pixel value identifies (model, view)
+        self.images = np.broadcast_to(code[..., None, None], (n_models, 62, size, size)).copy()
+        self.azimuth = np.tile(np.arange(31) * 360 / 31, 2)
+        self.elevation = np.repeat([20.0, 30.0], 31)
+
+
+def test_chair_batches_follow_the_scheme():
+    src = ChairSource(_FakeChairs(3), 16, steps=40, seed=0)
+    kinds = set()
+    for step in range(40):
+        b = src.batch(step)
+        kinds.add(b.kind)
+        code = np.rint(b.images[:, 0, 0, 0].numpy() * 255).astype(int)
+        model, view = code // 62, code % 62
+        assert b.images.shape == (20, 1, 16, 16)
+        if b.kind == CHAIR_AZ:      # one chair, one elevation, distinct azimuths
+            assert len(set(model)) == 1 and len(set(view // 31)) == 1 and len(set(view)) == 20
+            assert b.active == [0]
+        else:                       # one view, several chairs (3 < 20: with replacement)
+            assert len(set(view)) == 1 and len(set(model)) > 1 and b.active == list(range(1, 200))
+    assert kinds == {CHAIR_AZ, CHAIR_ID}
+    assert ChairSource(_FakeChairs(2), 8, steps=2).batch(0).images.shape == (20, 1, 8, 8)
+
+
+# --- training: resume, NaN, settings (§3.2) --------------------------------------------------
+
+def _trainer(face_model, tmp, steps=6, **kw) -> Trainer:
+    tcfg = TrainConfig(steps=steps, checkpoint_every=2, log_every=3, **kw)
+    return Trainer(TINY, tcfg, FaceSource(face_model, 32, steps, seed=0), tmp)
+
+
+def _strip(history):
+    return [{k: v for k, v in h.items() if k != "seconds"} for h in history]
+
+
+def test_resume_after_kill_is_bit_identical(face_model, tmp_path):
+    full = _trainer(face_model, tmp_path / "a")
+    full.train(progress=False)
+
+    class Killed(Exception):
+        pass
+
+    def kill(step):
+        if step == 5:
+            raise Killed
+
+    part = _trainer(face_model, tmp_path / "b")
+    with pytest.raises(Killed):
+        part.train(on_step=kill, progress=False)
+    resumed = _trainer(face_model, tmp_path / "b")
+    resumed.train(progress=False)
+    assert resumed.resumed_from == 4
+    for p, q in zip(full.model.parameters(), resumed.model.parameters()):
+        assert torch.equal(p, q)
+    assert _strip(full.history) == _strip(resumed.history)
+    assert full.history[-1]["step"] == 6 and sum(full.history[0]["kinds"].values()) == 3
+
+
+def test_nan_stops_and_keeps_last_good_checkpoint(face_model, tmp_path):
+    tr = _trainer(face_model, tmp_path)
+
+    def poison(step):
+        if step == 3:
+            with torch.no_grad():
+                next(tr.model.parameters()).fill_(float("nan"))
+
+    with pytest.raises(TrainingDiverged, match=r"step 4 .*last good checkpoint: .*last\.pt"):
+        tr.train(on_step=poison, progress=False)
+    st = torch.load(tr.last_path, weights_only=False)
+    assert st["step"] == 2 and all(torch.isfinite(v).all() for v in st["model"].values())
+    with pytest.raises(TrainingDiverged, match="non-finite weights"):
+        tr.save()               # a checkpoint is never written from non-finite weights
+    assert torch.load(tr.last_path, weights_only=False)["step"] == 2
+
+
+def test_checkpoint_from_other_settings_is_refused(face_model, tmp_path):
+    _trainer(face_model, tmp_path, steps=2).train(progress=False)
+    with pytest.raises(ValueError, match="other settings"):
+        _trainer(face_model, tmp_path, steps=2, lr=1e-3).train(progress=False)
+    with pytest.raises(ValueError, match="other settings"):
+        _trainer(face_model, tmp_path, steps=2, clamp=False).train(progress=False)
+
+
+def test_baseline_and_chairs_modes_train(face_model, tmp_path):
+    base = _trainer(face_model, tmp_path / "vae", steps=2, clamp=False)
+    dcign = _trainer(face_model, tmp_path / "ign", steps=2)
+    base.train(progress=False), dcign.train(progress=False)
+    diff = [not torch.equal(p, q) for p, q in zip(base.model.parameters(), dcign.model.parameters())]
+    assert any(diff)            # same init, data and noise; only the clamp differs
+    chairs = Trainer(TINY, TrainConfig(steps=2, checkpoint_every=1), ChairSource(_FakeChairs(3, 40), 32, 2),
+                     tmp_path / "chairs")
+    hist = chairs.train(progress=False)
+    assert np.isfinite(hist[-1]["loss"]) and chairs.last_path.is_file()
+    assert TrainConfig.from_profile("quick", "baseline").clamp is False
+
+
+# --- analysis (§4.1, §4.1.1, §4.2) ------------------------------------------------------------
+
+class _Stub(DCIGN):
+    """Encoder: latent ``idx`` = 4 × mean pixel, others 0; decoder: a flat image of z[idx] / 4."""
+
+    def __init__(self, idx: int = 5):
+        super().__init__(TINY)
+        self.idx = idx
+
+    def encode(self, x):
+        mu = torch.zeros(len(x), 200)
+        mu[:, self.idx] = 4 * x.mean((1, 2, 3))
+        return mu, torch.zeros_like(mu)
+
+    def decode(self, z):
+        return (z[:, self.idx] / 4).clamp(0, 1)[:, None, None, None].expand(len(z), 1, 32, 32)
+
+
+def _az_batch(az: np.ndarray, kind: str = AZ_VARIED):
+    """A FaceBatch-like batch whose flat images encode the azimuth linearly."""
+    from genrepro.data.faces import FaceBatch
+
+    a = torch.as_tensor(az, dtype=torch.float32)
+    img = ((a + 90) / 180)[:, None, None, None].expand(len(a), 1, 32, 32).clone()
+    z = torch.zeros(len(a))
+    return FaceBatch(kind, img, a, z, z, torch.zeros(len(a), 2), torch.zeros(len(a), 2))
+
+
+def test_encode_sweep_and_baseline_latent():
+    stub = _Stub(idx=5)
+    rng = np.random.default_rng(0)
+    fb = _az_batch(rng.uniform(-90, 90, 20))
+    assert torch.allclose(encode(stub, fb.images)[:, 5], 4 * fb.images.mean((1, 2, 3)))
+    assert azimuth_latent_of_baseline(stub, fb.images) == 5
+    assert azimuth_latent_of_baseline(stub, [fb.images, fb.images]) == 5
+    sweep = latent_sweep(stub, fb.images[0], 5, [0.0, 2.0, 4.0])
+    assert sweep.shape == (3, 1, 32, 32) and torch.allclose(sweep[:, 0, 0, 0], torch.tensor([0.0, 0.5, 1.0]))
+    with pytest.raises(ValueError):
+        latent_sweep(stub, fb.images[0], 200, [0.0])
+    u8 = (fb.images[:, 0] * 255).round().to(torch.uint8).numpy()
+    assert reconstruction_mse(stub, u8) < 1e-10
+
+
+def test_correlations_on_synthetic_latents():
+    x = np.linspace(-1, 1, 50)
+    assert abs_pearson(x, 3 * x + 1) == pytest.approx(1.0) and abs_pearson(x, -x) == pytest.approx(1.0)
+    assert abs_pearson(x, np.ones(50)) == 0.0
+    rng = np.random.default_rng(0)
+    still = [np.concatenate([rng.normal(size=(20, 1)), np.tile(rng.normal(size=(1, 4)), (20, 1))], 1)
+             for _ in range(5)]
+    assert other_latents_movement(still, [0], np.ones(5)) == pytest.approx(0.0, abs=1e-12)
+    moving = [rng.normal(size=(20, 5)) for _ in range(50)]
+    assert other_latents_movement(moving, [0], np.ones(5)) == pytest.approx(1.0, abs=0.05)
+    assert np.isnan(other_latents_movement(moving, [0], np.r_[1.0, np.zeros(4)]))
+    mean, se = binned_mean(np.array([1, 2, 11, 12]), np.array([1.0, 3.0, 5.0, 5.0]), [0, 10, 20, 30])
+    assert mean[0] == 2.0 and mean[1] == 5.0 and np.isnan(mean[2]) and se[1] == 0.0
+
+
+def test_disentanglement_and_novel_views_on_a_stub():
+    stub = _Stub(idx=0)
+    rng = np.random.default_rng(1)
+    sets = {}
+    for kind in KINDS:
+        az = rng.uniform(-90, 90, (3, 20)).astype(np.float32)
+        img = np.broadcast_to((((az + 90) / 180) * 255).round().astype(np.uint8)[..., None, None],
+                              (3, 20, 32, 32)).copy()
+        zero = np.zeros_like(az)
+        sets[kind] = FaceTestSet(kind, img, az, zero, zero, np.zeros((3, 20, 2)), np.zeros((3, 20, 2)))
+    rep = disentanglement(stub, sets)
+    assert rep[AZ_VARIED]["latent"] == 0 and rep[AZ_VARIED]["abs_r"] > 0.999
+    assert rep[AZ_VARIED]["others_move"] != rep[AZ_VARIED]["others_move"]  # NaN: no other latent used
+    train = [_az_batch(rng.uniform(-90, 90, 20)) for _ in range(3)]
+    cal = calibrate_azimuth(stub, train, index=0, deg=1)
+    assert cal(np.array([-90.0, 90.0])) == pytest.approx([0.0, 4.0], abs=1e-4)
+    test = [_az_batch(rng.uniform(-90, 90, 20)) for _ in range(2)]
+    angles, errs = novel_view_errors(stub, test, cal)
+    assert angles.shape == errs.shape == (2 * 20 * 19,)
+    assert errs.max() < 1e-9 and angles.max() <= 180
