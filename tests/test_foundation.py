@@ -152,3 +152,16 @@ def test_runner_publish_copies_notebooks_and_results(tmp_path):
     assert json.loads((root / "results" / "one.json").read_text())["v"] == 42
     assert json.loads((root / "results" / "provenance.json").read_text())["one"]["profile"] == "full"
     assert "ran with full" in (root / "book" / "one.ipynb").read_text()
+
+
+def test_build_finds_jupyter_book_without_path(monkeypatch, in_root):
+    """`.venv/bin/python -m genrepro.book build` must work with the venv not activated."""
+    import os
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    exe = book.jupyter_book_executable()
+    assert os.path.isfile(exe) and os.access(exe, os.X_OK)
+    calls = []
+    monkeypatch.setattr(book.subprocess, "call", lambda cmd, cwd: calls.append(cmd) or 0)
+    assert book.build(None) == 0
+    assert calls[0][0] == exe and calls[0][1:4] == ["build", "--warningiserror", "--keep-going"]

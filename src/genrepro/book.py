@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from genrepro import paths, profiles
 from genrepro.data.prep import atomic_dir, write_json
@@ -175,6 +175,18 @@ def prepare(profile: str = "quick", out: Path | None = None, seed: int = 0) -> l
     return written
 
 
+def jupyter_book_executable() -> str:
+    """The ``jupyter-book`` script of this interpreter's environment (it need not be on PATH
+    when the runner is called as ``.venv/bin/python -m genrepro.book``)."""
+    beside = Path(sys.executable).parent / "jupyter-book"
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("jupyter-book")
+    if found is None:
+        raise SystemExit("jupyter-book is not installed: pip install -e '.[book]'")
+    return found
+
+
 def build(profile: str | None = None) -> int:
     """Build the HTML book into ``_build/html``.
 
@@ -183,7 +195,7 @@ def build(profile: str | None = None) -> int:
     """
     root = paths.project_root()
     html = root / "_build" / "html"
-    cmd = ["jupyter-book", "build", "--warningiserror", "--keep-going"]
+    cmd = [jupyter_book_executable(), "build", "--warningiserror", "--keep-going"]
     if profile is None:
         return subprocess.call([*cmd, str(root)], cwd=root)
     profiles.check_profile(profile)

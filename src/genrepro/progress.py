@@ -8,9 +8,14 @@ stores every refresh of a text progress bar as output.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
-from tqdm.auto import tqdm
+from tqdm import TqdmWarning
+
+with warnings.catch_warnings():  # no ipywidgets in a papermill kernel: fall back quietly
+    warnings.simplefilter("ignore", TqdmWarning)
+    from tqdm.auto import tqdm
 
 
 def mode() -> str:
