@@ -30,15 +30,7 @@ from genrepro.deepgmm.distributed import (
 )
 from genrepro.deepgmm.estep import heuristic_e_step, random_choice
 from genrepro.deepgmm.mstep import soft_stats
-
-
-def blobs(n: int = 1200, D: int = 4, k: int = 3, seed: int = 0) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    centres = 4 * torch.randn(k, D, generator=g, dtype=torch.float64)
-    mix = torch.randn(k, D, D, generator=g, dtype=torch.float64) / math.sqrt(D) + torch.eye(D)
-    lab = torch.randint(0, k, (n,), generator=g)
-    z = torch.randn(n, D, generator=g, dtype=torch.float64)
-    return centres[lab] + torch.einsum("nab,nb->na", mix[lab], z)
+from test_deepgmm import blobs  # the same synthetic mixtures as the single-process tests
 
 
 def _close(a, b, tol=1e-10):

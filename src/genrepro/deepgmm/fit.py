@@ -26,7 +26,7 @@ import torch
 
 from genrepro.deepgmm.estep import exact_e_step, heuristic_e_step
 from genrepro.deepgmm.model import _LOG2PI, DeepGMM, compose
-from genrepro.deepgmm.mstep import hard_stats, m_step, soft_stats
+from genrepro.deepgmm.mstep import hard_stats, m_step, set_pi, soft_stats
 
 E_STEPS = ("heuristic", "exact", "soft")
 
@@ -117,18 +117,6 @@ def _path_nll(A: list[torch.Tensor], b: list[torch.Tensor], x: torch.Tensor,
     return -ll.mean()
 
 
-def _set_pi(model: DeepGMM, counts: torch.Tensor) -> None:
-    cnt = counts.to(torch.float64).reshape(model.layer_sizes)
-    N = cnt.sum()
-    if model.factorised:
-        for j in range(model.depth):
-            dims = tuple(l for l in range(model.depth) if l != j)
-            marg = cnt.sum(dims) if dims else cnt
-            model.log_pi_layers[j] = (marg / N).log().to(model.device, model.dtype)
-    else:
-        model._log_pi = (cnt / N).log().to(model.device, model.dtype)
-
-
 def fit_sgd(model: DeepGMM, x: torch.Tensor | np.ndarray, epochs: int = 1, batch_size: int = 1000,
             lr: float = 1e-3, valid: torch.Tensor | np.ndarray | None = None,
             callback: Callable[[DeepGMM, dict], None] | None = None, seed: int = 0) -> list[dict]:
@@ -166,7 +154,7 @@ def fit_sgd(model: DeepGMM, x: torch.Tensor | np.ndarray, epochs: int = 1, batch
             opt.step()
             step += 1
         model.A, model.b = [a.detach().clone() for a in A], [c.detach().clone() for c in b]
-        _set_pi(model, torch.bincount(paths, minlength=model.n_paths))
+        set_pi(model, torch.bincount(paths, minlength=model.n_paths))
         rec = {"epoch": len(records) + 1, "train_best": total / n, "switch_rate": switched / n,
                "evaluations": model.evaluations, "time_s": time.perf_counter() - t0}
         if v is not None:

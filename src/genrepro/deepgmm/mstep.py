@@ -301,9 +301,10 @@ def m_step(model: DeepGMM, stats: PathStats, maxiter: int = 1000, kron: bool | N
             "data, or fewer components.") from e
 
 
-def _m_step(model: DeepGMM, stats: PathStats, maxiter: int, kron: bool | None) -> dict:
-    N = stats.total
-    cnt = stats.counts.reshape(model.layer_sizes)
+def set_pi(model: DeepGMM, counts: torch.Tensor) -> None:
+    """π_p = N_p / N from per-path counts (or, factorised, each layer's marginal counts)."""
+    cnt = counts.to(torch.float64).reshape(model.layer_sizes)
+    N = cnt.sum()
     if model.factorised:
         for j in range(model.depth):
             dims = tuple(l for l in range(model.depth) if l != j)
@@ -311,6 +312,10 @@ def _m_step(model: DeepGMM, stats: PathStats, maxiter: int, kron: bool | None) -
             model.log_pi_layers[j] = (marg / N).log().to(model.device, model.dtype)
     else:
         model._log_pi = (cnt / N).log().to(model.device, model.dtype)
+
+
+def _m_step(model: DeepGMM, stats: PathStats, maxiter: int, kron: bool | None) -> dict:
+    set_pi(model, stats.counts)
     info: dict = {"nit": [], "kept": 0, "empty": 0}
     for j in reversed(range(model.depth)):
         nodes = layer_node_stats(model, stats, j, kron)
