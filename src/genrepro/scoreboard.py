@@ -111,6 +111,7 @@ def provenance_markdown(folder: str | Path, expected: list[str] | None = None) -
             lines.append(f"| {name} | *no record in this run* |" + " |" * (len(PROVENANCE_COLUMNS) - 2))
             continue
         cells = [str(rec.get(c, "—")) for c in PROVENANCE_COLUMNS]
-        cells[PROVENANCE_COLUMNS.index("git_commit")] = f"`{cells[5][:12]}{'+dirty' if cells[5].endswith('+dirty') else ''}`"
+        i = PROVENANCE_COLUMNS.index("git_commit")
+        cells[i] = f"`{cells[i][:12]}{'+dirty' if cells[i].endswith('+dirty') else ''}`"
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

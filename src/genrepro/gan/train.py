@@ -16,7 +16,6 @@ from it is bit-identical to an uninterrupted run on the same device (RNG states 
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -27,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from genrepro import progress as prog
+from genrepro.data.prep import atomic_file
 from genrepro.gan.model import Discriminator, GANConfig, Generator, constrain_col_norms, sample_noise
 
 
@@ -62,10 +62,9 @@ def momentum_at(cfg: TrainConfig, epochs_done: int) -> float:
 
 
 def _save_atomic(obj: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    """torch.save through prep.atomic_file: a crash never leaves a half-written checkpoint."""
+    with atomic_file(path) as f:
+        torch.save(obj, f)
 
 
 class Trainer:
