@@ -5,6 +5,9 @@ Target (GAN issue): ≤ 30 ms a step on the 2-core CPU; the step is GEMM-bound. 
 same run: the bare GEMMs of that step (counted from the layer shapes, see gemm_floor) timed
 with torch.matmul, so the ratio says how close the step is to the machine's matrix-multiply
 speed; the rest is elementwise work, dropout masks, maxout and the momentum update.
+The step is timed twice in one process: first with glibc's default allocator settings, then
+after ``genrepro.device.tune_cpu_allocator()`` (what every chapter calls), with the minor page
+faults per step for each.
 
     python benchmarks/bench_gan.py [--steps 100] [--device cpu|cuda]
 """
@@ -14,12 +17,25 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import time
 
 import torch
 
+from genrepro.device import tune_cpu_allocator
 from genrepro.gan import GANConfig, TrainConfig, Trainer
 from readme import update_section
+
+
+def faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def best_of_3(trainer: Trainer, x: torch.Tensor, steps: int) -> tuple[float, float]:
+    """(best seconds per step of 3 runs, minor page faults per step over all 3)."""
+    f0 = faults()
+    best = min(time_steps(trainer, x, steps) for _ in range(3))
+    return best, (faults() - f0) / (3 * (steps + 5))
 
 
 def time_steps(trainer: Trainer, x: torch.Tensor, steps: int) -> float:
@@ -78,17 +94,28 @@ def main() -> None:
     x = torch.rand(100, 784, device=dev)
     trainer = Trainer(cfg, TrainConfig(), torch.rand(1000, 784), x, "/tmp/bench-gan-ckpt", device=dev)
     load_before = os.getloadavg()[0]
-    step = min(time_steps(trainer, x, args.steps) for _ in range(3))  # best of 3
+    default, default_faults = best_of_3(trainer, x, args.steps)
+    tuned_ok = tune_cpu_allocator()
+    step, step_faults = best_of_3(trainer, x, args.steps)
     floor = min(gemm_floor(cfg, 100, dev) for _ in range(3))
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU, {os.cpu_count()} cores"
     line = (f"GAN training step (MNIST model, batch 100, D + G update), best of 3 × {args.steps} steps: "
             f"**{step * 1e3:.1f} ms** on {name} "
             f"(target ≤ 30 ms on the 2-core CPU); its GEMMs alone: {floor * 1e3:.1f} ms "
             f"(step / GEMMs = {step / floor:.2f}×)")
+    table = ["| allocator | ms / step (best of 3) | minor page faults / step |", "|---|---|---|",
+             f"| glibc defaults | {default * 1e3:.1f} | {default_faults:,.0f} |",
+             f"| `tune_cpu_allocator()`{'' if tuned_ok else ' (not applied: no glibc)'} | "
+             f"{step * 1e3:.1f} | {step_faults:,.0f} |"]
     print(line)
+    print("\n".join(table))
     if not args.no_write:
         update_section("GAN training step", "\n".join([
-            line, "",
+            line, "", *table, "",
+            "Each chapter calls `genrepro.device.tune_cpu_allocator()` (glibc `mallopt`: freed "
+            "blocks up to 32 MiB stay in the process), so the step the chapter trains with is the "
+            "second row. Without it glibc hands every freed gradient back to the kernel and the "
+            "next step faults it in again.", "",
             f"Command: `python benchmarks/bench_gan.py --steps {args.steps} --device {args.device}`; "
             f"torch {torch.__version__}, Python {platform.python_version()}, "
             f"measured {time.strftime('%Y-%m-%d')}; 1-minute load average {load_before:.1f} before the run "

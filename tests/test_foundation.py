@@ -165,3 +165,35 @@ def test_build_finds_jupyter_book_without_path(monkeypatch, in_root):
     monkeypatch.setattr(book.subprocess, "call", lambda cmd, cwd: calls.append(cmd) or 0)
     assert book.build(None) == 0
     assert calls[0][0] == exe and calls[0][1:4] == ["build", "--warningiserror", "--keep-going"]
+
+
+
+def test_tune_cpu_allocator_stops_page_faults_in_a_training_step():
+    """With glibc's defaults the MNIST GAN step hands its freed gradients back to the kernel
+    and faults them in again next step (thousands of minor faults); tuned, it keeps them."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("mallopt tuning is glibc/Linux only; this machine is " + sys.platform)
+    code = textwrap.dedent("""
+        import resource, torch
+        from genrepro.device import tune_cpu_allocator
+        from genrepro.gan import GANConfig, TrainConfig, Trainer
+        x = torch.rand(100, 784)
+        t = Trainer(GANConfig.mnist(), TrainConfig(), torch.rand(200, 784), x, "unused-ckpt")
+        def faults_per_step(n=10):
+            t.train_step(x, 0.5)
+            f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            for _ in range(n):
+                t.train_step(x, 0.5)
+            return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / n
+        before = faults_per_step()
+        applied = tune_cpu_allocator()
+        faults_per_step()
+        print(applied, before, faults_per_step(), tune_cpu_allocator())
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    applied, before, after, again = out.stdout.split()
+    if applied != "True":
+        pytest.skip("tune_cpu_allocator did not apply here (no glibc mallopt)")
+    assert float(before) > 500, f"expected glibc's defaults to page-fault every step: {out.stdout}"
+    assert float(after) < 100, f"still page-faulting after tuning: {out.stdout}"
+    assert again == "True"

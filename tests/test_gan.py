@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from genrepro.gan import GANConfig, Generator, TrainConfig, Trainer, TrainingDiverged, momentum_at
+from genrepro.gan.model import Discriminator
 from genrepro.gan import analysis, theory
 
 TINY = GANConfig(data_dim=16, noise_dim=4, g_hidden=(8, 8), d_units=(6, 6), d_pieces=2)
@@ -208,3 +209,33 @@ def test_faces_experiment_stand_in_is_labelled(tmp_path):
     assert r["stand_in"] and r["dataset"] == faces.STAND_IN_LABEL == "rendered faces (stand-in for TFD)"
     assert (r["n_train"], r["n_valid"], r["n_test"]) == (40, 5, 5)
     assert math.isfinite(r["parzen_mean"])
+
+
+def test_dropout_keeps_units_with_the_stated_probability_and_scales():
+    from genrepro.gan.model import Dropout
+
+    torch.manual_seed(0)
+    drop = Dropout(0.8)
+    x = torch.ones(400, 500, requires_grad=True)
+    y = drop(x)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.8) < 0.005
+    assert torch.allclose(y[kept], torch.full_like(y[kept], 1.25))
+    y.sum().backward()   # the gradient goes through the same mask
+    assert torch.equal(x.grad, y.detach())
+    drop.eval()
+    assert drop(x) is x
+    with pytest.raises(ValueError, match="keep probability"):
+        Dropout(0.0)
+
+
+def test_one_discriminator_pass_gives_each_row_its_own_mask(tmp_path):
+    """The step scores [real; generated] in one D pass: rows must not share a dropout mask."""
+    torch.manual_seed(0)
+    d = Discriminator(GANConfig.mnist())
+    x = torch.full((2, 784), 0.5)
+    logits = d(x)
+    assert logits[0] != logits[1]
+    d.eval()
+    logits = d(x)
+    assert logits[0] == logits[1]

@@ -24,7 +24,7 @@ import torch
 
 from genrepro import __version__, profiles
 from genrepro.data.prep import write_json
-from genrepro.device import default_device, device_name
+from genrepro.device import default_device, device_name, tune_cpu_allocator
 from genrepro.paths import project_root, run_dir
 
 
@@ -110,6 +110,7 @@ def start(name: str, profile: str, seed: int) -> Chapter:
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise ValueError(f"seed must be an integer, got {seed!r}")
     seed_everything(int(seed))
+    tune_cpu_allocator()   # repeated large CPU allocations without page faults (device.py)
     settings = profiles.get(name, profile)
     out = run_dir(profile)
     out.mkdir(parents=True, exist_ok=True)

