@@ -66,15 +66,13 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from genrepro.deepgmm.estep import exact_e_step, heuristic_e_step
-from genrepro.deepgmm.fit import E_STEPS, best_path_score, fit
+from genrepro.deepgmm.fit import SingleProcess, check_em_args, em_loop, fit
 from genrepro.deepgmm.model import DeepGMM
 from genrepro.deepgmm.mstep import (
     PathStats,
     combine_stats,
     fold_stats,
     hard_stats,
-    m_step,
     soft_stats,
 )
 
@@ -272,6 +270,79 @@ def broadcast_parameters(model: DeepGMM, src: int = 0) -> None:
 
 # -- the distributed fit --------------------------------------------------------------------
 
+_SUMS = ("train_e_step", "switch_rate", "train_best", "train_exact", "valid_best", "valid_exact")
+
+
+class Sharded(SingleProcess):
+    """:func:`~genrepro.deepgmm.fit.em_loop`'s data-dependent parts for this rank's shard (rows
+    ``offset:offset + n_local`` of ``n_total``): E-step restarts indexed globally, statistics
+    all-gathered and combined (:func:`all_gather_stats`) or, with ``stats_chunk``, folded in
+    global order (:func:`scan_stats`), and the records' per-point sums gathered with the
+    parameter checksum (``check_sync``) and added in rank order (see the module docstring)."""
+
+    def __init__(self, model: DeepGMM, n_local: int, offset: int, n_total: int,
+                 valid_offset: int | None, valid_n_total: int | None,
+                 stats_chunk: int | None, check_sync: bool) -> None:
+        super().__init__(model.n_paths, n_total, valid_n_total, stats_chunk)
+        self.dim, self.offset, self.n_local, self.check_sync = model.dim, offset, n_local, check_sync
+        self.rank, self.world = rank_and_world()
+        self.train_at = {"offset": offset, "n_total": n_total}
+        self.valid_at = {"offset": valid_offset, "n_total": valid_n_total}
+        self.comm = 0.0
+
+    def local_stats(self, x: torch.Tensor, paths: torch.Tensor, resp: torch.Tensor | None
+                    ) -> PathStats | list[PathStats]:
+        """The shard's statistics, or with ``stats_chunk`` those of each of its blocks."""
+        c = self.chunk
+        if c is None:
+            return super().local_stats(x, paths, resp)
+        return [soft_stats(x[s:s + c], resp[s:s + c]) if resp is not None else
+                hard_stats(x[s:s + c], paths[s:s + c], self.n_paths)
+                for s in range(0, len(x), c)]
+
+    def combine(self, local: PathStats | list[PathStats]) -> PathStats:
+        t = time.perf_counter()
+        out = (all_gather_stats(local) if self.chunk is None else
+               scan_stats(local, self.offset, self.n_local, self.n_paths, self.dim))
+        self.comm = time.perf_counter() - t
+        return out
+
+    def switched(self, new: torch.Tensor, paths: torch.Tensor | None) -> float:
+        return float(len(new)) if paths is None else float((new != paths).sum())
+
+    def total(self, t: torch.Tensor) -> float:
+        return float(t.to(torch.float64).sum())
+
+    def finish(self, model: DeepGMM, it: int, values: dict[str, float]) -> dict[str, float]:
+        t = time.perf_counter()
+        # scalar sums of this rank (NaN = not computed), gathered with the parameter checksum
+        sums = [values.get(k, math.nan) for k in _SUMS]
+        mine = torch.cat([torch.tensor(sums, dtype=torch.float64),
+                          param_checksum(model) if self.check_sync else torch.zeros(0, dtype=torch.float64)])
+        gathered = all_gather(mine)
+        self.comm += time.perf_counter() - t
+        if self.check_sync and any(not torch.equal(g[6:], gathered[0][6:]) for g in gathered):
+            raise RuntimeError(f"rank {self.rank}: Deep GMM parameters differ across ranks after "
+                               f"iteration {it + 1}")
+        tot = [0.0] * 6
+        for g in gathered:                               # rank order: deterministic
+            for k in range(6):
+                tot[k] += float(g[k])
+        n, nv = self.n, self.n_valid
+        means = {"switch_rate": tot[1] / n, "train_e_step": tot[0] / n}
+        if "train_best" in values:
+            means["train_best"] = tot[2] / n
+        if not math.isnan(tot[3]):
+            means["train_exact"] = tot[3] / n
+        if "valid_best" in values:
+            means["valid_best"] = tot[4] / nv
+            if not math.isnan(tot[5]):
+                means["valid_exact"] = tot[5] / nv
+        return means
+
+    def extras(self) -> dict:
+        return {"comm_s": self.comm, "world_size": self.world}
+
 
 @torch.no_grad()
 def fit_distributed(model: DeepGMM, x_shard: torch.Tensor | np.ndarray, iterations: int, *,
@@ -307,11 +378,7 @@ def fit_distributed(model: DeepGMM, x_shard: torch.Tensor | np.ndarray, iteratio
     the parameters equal ``fit(..., stats_chunk=B)``'s bit for bit for any number of ranks
     (barring exact ties in the E-step's per-point scores, which GEMMs of different batch
     sizes round differently)."""
-    if e_step not in E_STEPS:
-        raise ValueError(f"e_step must be one of {E_STEPS}, got {e_step!r}")
-    if iterations < 0:
-        raise ValueError("iterations must be ≥ 0")
-    rank, world = rank_and_world()
+    check_em_args(e_step, iterations)
     x = model._check(x_shard, min_points=0)
     if offset is None or n_total is None:
         o, n = _offsets(len(x))
@@ -328,86 +395,10 @@ def fit_distributed(model: DeepGMM, x_shard: torch.Tensor | np.ndarray, iteratio
         o, n = _offsets(len(v))
         valid_offset = o if valid_offset is None else valid_offset
         valid_n_total = n if valid_n_total is None else valid_n_total
-    paths = model._paths if model._paths is not None and len(model._paths) == len(x) else None
-    vpaths = None
-    records = []
-    for it in range(iterations):
-        t0 = time.perf_counter()
-        if e_step == "heuristic":
-            new, score = heuristic_e_step(model, x, paths, seed + 1000 * it, warm_passes,
-                                          restart_passes, offset=offset, n_total=n_total)
-        else:
-            out = exact_e_step(model, x, soft=e_step == "soft")
-            new, score = (out[0].argmax(1), out[1]) if e_step == "soft" else out
-        evals = model.evaluations
-        switched = float(len(x)) if paths is None else float((new != paths).sum())
-        if stats_chunk is None:
-            local = (soft_stats(x, out[0]) if e_step == "soft"
-                     else hard_stats(x, new, model.n_paths))
-            t1 = time.perf_counter()
-            stats = all_gather_stats(local)
-        else:
-            parts = [soft_stats(x[s:s + stats_chunk], out[0][s:s + stats_chunk])
-                     if e_step == "soft" else
-                     hard_stats(x[s:s + stats_chunk], new[s:s + stats_chunk], model.n_paths)
-                     for s in range(0, len(x), stats_chunk)]
-            t1 = time.perf_counter()
-            stats = scan_stats(parts, offset, len(x), model.n_paths, model.dim)
-        t2 = time.perf_counter()
-        info = m_step(model, stats, maxiter=maxiter, kron=kron)
-        t3 = time.perf_counter()
-        # scalar sums of this rank (NaN = not computed), gathered with the parameter checksum
-        sums = [float(score.to(torch.float64).sum()), switched, math.nan, math.nan,
-                math.nan, math.nan]
-        if e_step != "soft":
-            sums[2] = float(best_path_score(model, x, new).to(torch.float64).sum())
-        if n_total * model.n_paths * model.dim <= exact_limit:
-            sums[3] = float(model.log_prob(x).to(torch.float64).sum())
-        if v is not None:
-            if e_step == "heuristic":
-                vpaths, vs = heuristic_e_step(model, v, vpaths, seed + 1000 * it + 1, warm_passes,
-                                              restart_passes, offset=valid_offset,
-                                              n_total=valid_n_total)
-            else:
-                vpaths, vs = exact_e_step(model, v)
-            sums[4] = float(vs.to(torch.float64).sum())
-            if valid_n_total * model.n_paths * model.dim <= exact_limit:
-                sums[5] = float(model.log_prob(v).to(torch.float64).sum())
-        t4 = time.perf_counter()
-        mine = torch.cat([torch.tensor(sums, dtype=torch.float64),
-                          param_checksum(model) if check_sync else torch.zeros(0, dtype=torch.float64)])
-        gathered = all_gather(mine)
-        comm = t2 - t1 + time.perf_counter() - t4
-        if check_sync and any(not torch.equal(g[6:], gathered[0][6:]) for g in gathered):
-            raise RuntimeError(f"rank {rank}: Deep GMM parameters differ across ranks after "
-                               f"iteration {it + 1}")
-        tot = [0.0] * 6
-        for g in gathered:                               # rank order: deterministic
-            for k in range(6):
-                tot[k] += float(g[k])
-        rec = {"iteration": len(model.history) + 1, "e_step": e_step,
-               "switch_rate": tot[1] / n_total, "evaluations": evals,
-               "e_step_s": t1 - t0, "m_step_s": t3 - t2, "lbfgs_iterations": info["nit"],
-               "kept_nodes": info["kept"], "empty_nodes": info["empty"],
-               "live_paths": int((stats.counts > 0).sum()), "train_e_step": tot[0] / n_total}
-        if e_step != "soft":
-            rec["train_best"] = tot[2] / n_total
-        if not math.isnan(tot[3]):
-            rec["train_exact"] = tot[3] / n_total
-        if v is not None:
-            rec["valid_best"] = tot[4] / valid_n_total
-            if not math.isnan(tot[5]):
-                rec["valid_exact"] = tot[5] / valid_n_total
-        rec["time_s"] = time.perf_counter() - t0
-        rec["comm_s"] = comm
-        rec["world_size"] = world
-        model.history.append(rec)
-        records.append(rec)
-        paths = new
-        model._paths = paths
-        if callback is not None:
-            callback(model, rec)
-    return records
+    via = Sharded(model, len(x), offset, n_total, valid_offset, valid_n_total, stats_chunk,
+                  check_sync)
+    return em_loop(model, x, v, iterations, e_step, via, callback, maxiter, seed, exact_limit,
+                   kron, warm_passes, restart_passes)
 
 
 # -- launching and checking -----------------------------------------------------------------

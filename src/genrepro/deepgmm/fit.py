@@ -26,7 +26,7 @@ import torch
 
 from genrepro.deepgmm.estep import exact_e_step, heuristic_e_step
 from genrepro.deepgmm.model import _LOG2PI, DeepGMM, compose
-from genrepro.deepgmm.mstep import hard_stats, m_step, set_pi, soft_stats
+from genrepro.deepgmm.mstep import PathStats, hard_stats, m_step, set_pi, soft_stats
 
 E_STEPS = ("heuristic", "exact", "soft")
 
@@ -41,6 +41,119 @@ def _affordable(model: DeepGMM, n: int, limit: float) -> bool:
     return n * model.n_paths * model.dim <= limit
 
 
+def check_em_args(e_step: str, iterations: int) -> None:
+    """The argument checks shared by :func:`fit` and :func:`~genrepro.deepgmm.distributed.
+    fit_distributed` (ValueError)."""
+    if e_step not in E_STEPS:
+        raise ValueError(f"e_step must be one of {E_STEPS}, got {e_step!r}")
+    if iterations < 0:
+        raise ValueError("iterations must be ≥ 0")
+
+
+class SingleProcess:
+    """What :func:`em_loop` does where the data live — here all in one process (:func:`fit`):
+    extra keywords of the heuristic E-step (``train_at``, ``valid_at``: global indexing of the
+    random restarts, §3.3), the per-path sufficient statistics of the M-step (§3.2:
+    :meth:`local_stats`, then :meth:`combine`) and the means reported in the records
+    (:meth:`switched`, :meth:`total`, then :meth:`finish`). ``n``, ``n_valid``: the number of
+    points the records average over (and that decides whether exact log-likelihoods are
+    affordable). :class:`~genrepro.deepgmm.distributed.Sharded` overrides the methods for
+    data sharded over :mod:`torch.distributed` ranks."""
+
+    def __init__(self, n_paths: int, n: int, n_valid: int | None,
+                 stats_chunk: int | None = None) -> None:
+        self.n_paths, self.n, self.n_valid, self.chunk = n_paths, n, n_valid, stats_chunk
+        self.train_at: dict = {}
+        self.valid_at: dict = {}
+
+    def local_stats(self, x: torch.Tensor, paths: torch.Tensor, resp: torch.Tensor | None
+                    ) -> PathStats | list[PathStats]:
+        """Statistics of this process's points: hard (flat ``paths``) or, with ``resp``, soft."""
+        return (soft_stats(x, resp, self.chunk) if resp is not None
+                else hard_stats(x, paths, self.n_paths, self.chunk))
+
+    def combine(self, local: PathStats | list[PathStats]) -> PathStats:
+        """The statistics of all the data from every process's :meth:`local_stats`."""
+        return local
+
+    def switched(self, new: torch.Tensor, paths: torch.Tensor | None) -> float:
+        """The switch rate's contribution of this process (no previous paths: all switch)."""
+        return 1.0 if paths is None else float((new != paths).to(torch.float64).mean())
+
+    def total(self, t: torch.Tensor) -> float:
+        """A per-point quantity's contribution of this process to its record mean."""
+        return float(t.mean())
+
+    def finish(self, model: DeepGMM, it: int, values: dict[str, float]) -> dict[str, float]:
+        """The record's means from this process's :meth:`switched`/:meth:`total` values."""
+        return values
+
+    def extras(self) -> dict:
+        """Keys appended to each record."""
+        return {}
+
+
+_OPTIONAL = ("train_best", "train_exact", "valid_best", "valid_exact")
+
+
+def em_loop(model: DeepGMM, x: torch.Tensor, v: torch.Tensor | None, iterations: int,
+            e_step: str, via: SingleProcess, callback: Callable[[DeepGMM, dict], None] | None,
+            maxiter: int, seed: int, exact_limit: float, kron: bool | None, warm_passes: int,
+            restart_passes: int) -> list[dict]:
+    """The EM iterations (§3.1–3.3) of :func:`fit` and of :func:`~genrepro.deepgmm.
+    distributed.fit_distributed` on checked data ``x`` (and ``v``), with ``via`` deciding
+    how statistics and record means are formed (see :class:`SingleProcess`)."""
+    paths = model._paths if model._paths is not None and len(model._paths) == len(x) else None
+    vpaths = None
+    records = []
+    for it in range(iterations):
+        t0 = time.perf_counter()
+        if e_step == "heuristic":
+            new, score = heuristic_e_step(model, x, paths, seed + 1000 * it, warm_passes,
+                                          restart_passes, **via.train_at)
+        else:
+            out = exact_e_step(model, x, soft=e_step == "soft")
+            new, score = (out[0].argmax(1), out[1]) if e_step == "soft" else out
+        evals = model.evaluations
+        values = {"switch_rate": via.switched(new, paths)}
+        local = via.local_stats(x, new, out[0] if e_step == "soft" else None)
+        t1 = time.perf_counter()
+        stats = via.combine(local)
+        t2 = time.perf_counter()
+        info = m_step(model, stats, maxiter=maxiter, kron=kron)
+        t3 = time.perf_counter()
+        values["train_e_step"] = via.total(score)
+        if e_step != "soft":
+            values["train_best"] = via.total(best_path_score(model, x, new))
+        if _affordable(model, via.n, exact_limit):
+            values["train_exact"] = via.total(model.log_prob(x))
+        if v is not None:
+            if e_step == "heuristic":
+                vpaths, vs = heuristic_e_step(model, v, vpaths, seed + 1000 * it + 1, warm_passes,
+                                              restart_passes, **via.valid_at)
+            else:
+                vpaths, vs = exact_e_step(model, v)
+            values["valid_best"] = via.total(vs)
+            if _affordable(model, via.n_valid, exact_limit):
+                values["valid_exact"] = via.total(model.log_prob(v))
+        means = via.finish(model, it, values)
+        rec = {"iteration": len(model.history) + 1, "e_step": e_step,
+               "switch_rate": means["switch_rate"], "evaluations": evals,
+               "e_step_s": t1 - t0, "m_step_s": t3 - t2, "lbfgs_iterations": info["nit"],
+               "kept_nodes": info["kept"], "empty_nodes": info["empty"],
+               "live_paths": int((stats.counts > 0).sum()), "train_e_step": means["train_e_step"]}
+        rec.update((k, means[k]) for k in _OPTIONAL if k in means)
+        rec["time_s"] = time.perf_counter() - t0
+        rec.update(via.extras())
+        model.history.append(rec)
+        records.append(rec)
+        paths = new
+        model._paths = paths
+        if callback is not None:
+            callback(model, rec)
+    return records
+
+
 @torch.no_grad()
 def fit(model: DeepGMM, x: torch.Tensor | np.ndarray, iterations: int, e_step: str = "heuristic",
         valid: torch.Tensor | np.ndarray | None = None,
@@ -52,57 +165,14 @@ def fit(model: DeepGMM, x: torch.Tensor | np.ndarray, iterations: int, e_step: s
     A second call on the same data warm-starts the heuristic from the kept assignments.
     ``stats_chunk``: accumulate the M-step's statistics per block of that many points (see
     :func:`~genrepro.deepgmm.mstep.hard_stats`) — what distributed EM reproduces bit for bit
-    (:func:`~genrepro.deepgmm.distributed.fit_distributed`)."""
-    if e_step not in E_STEPS:
-        raise ValueError(f"e_step must be one of {E_STEPS}, got {e_step!r}")
-    if iterations < 0:
-        raise ValueError("iterations must be ≥ 0")
+    (:func:`~genrepro.deepgmm.distributed.fit_distributed`, which runs the same
+    :func:`em_loop`)."""
+    check_em_args(e_step, iterations)
     x = model._check(x, min_points=model.n_paths)
     v = model._check(valid) if valid is not None else None
-    paths = model._paths if model._paths is not None and len(model._paths) == len(x) else None
-    vpaths = None
-    records = []
-    for it in range(iterations):
-        t0 = time.perf_counter()
-        if e_step == "heuristic":
-            new, score = heuristic_e_step(model, x, paths, seed + 1000 * it, warm_passes,
-                                          restart_passes)
-        else:
-            out = exact_e_step(model, x, soft=e_step == "soft")
-            new, score = (out[0].argmax(1), out[1]) if e_step == "soft" else out
-        evals = model.evaluations
-        switch = 1.0 if paths is None else float((new != paths).to(torch.float64).mean())
-        stats = (soft_stats(x, out[0], stats_chunk) if e_step == "soft"
-                 else hard_stats(x, new, model.n_paths, stats_chunk))
-        t1 = time.perf_counter()
-        info = m_step(model, stats, maxiter=maxiter, kron=kron)
-        t2 = time.perf_counter()
-        rec = {"iteration": len(model.history) + 1, "e_step": e_step, "switch_rate": switch,
-               "evaluations": evals, "e_step_s": t1 - t0, "m_step_s": t2 - t1,
-               "lbfgs_iterations": info["nit"], "kept_nodes": info["kept"],
-               "empty_nodes": info["empty"], "live_paths": int((stats.counts > 0).sum()),
-               "train_e_step": float(score.mean())}
-        if e_step != "soft":
-            rec["train_best"] = float(best_path_score(model, x, new).mean())
-        if _affordable(model, len(x), exact_limit):
-            rec["train_exact"] = model.score(x)
-        if v is not None:
-            if e_step == "heuristic":
-                vpaths, vs = heuristic_e_step(model, v, vpaths, seed + 1000 * it + 1, warm_passes,
-                                              restart_passes)
-            else:
-                vpaths, vs = exact_e_step(model, v)
-            rec["valid_best"] = float(vs.mean())
-            if _affordable(model, len(v), exact_limit):
-                rec["valid_exact"] = model.score(v)
-        rec["time_s"] = time.perf_counter() - t0
-        model.history.append(rec)
-        records.append(rec)
-        paths = new
-        model._paths = paths
-        if callback is not None:
-            callback(model, rec)
-    return records
+    via = SingleProcess(model.n_paths, len(x), None if v is None else len(v), stats_chunk)
+    return em_loop(model, x, v, iterations, e_step, via, callback, maxiter, seed, exact_limit,
+                   kron, warm_passes, restart_passes)
 
 
 def _path_nll(A: list[torch.Tensor], b: list[torch.Tensor], x: torch.Tensor,
