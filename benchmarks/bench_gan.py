@@ -21,10 +21,10 @@ import resource
 import time
 
 import torch
+from readme import update_section
 
 from genrepro.device import tune_cpu_allocator
 from genrepro.gan import GANConfig, TrainConfig, Trainer
-from readme import update_section
 
 
 def faults() -> int:

@@ -197,3 +197,18 @@ def test_tune_cpu_allocator_stops_page_faults_in_a_training_step():
     assert float(before) > 500, f"expected glibc's defaults to page-fault every step: {out.stdout}"
     assert float(after) < 100, f"still page-faulting after tuning: {out.stdout}"
     assert again == "True"
+
+
+def test_source_digest_changes_with_the_code(tmp_path, monkeypatch):
+    pkg = tmp_path / "fakepkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "train.py").write_text("STEP = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    first = chapter.source_digest("fakepkg")
+    assert chapter.source_digest("fakepkg") == first
+    (pkg / "train.py").write_text("STEP = 2\n")
+    assert chapter.source_digest("fakepkg") != first
+    assert chapter.settings_tag({"a": 1}, first) != chapter.settings_tag({"a": 1}, "other")
+    with pytest.raises(ValueError, match="no package named"):
+        chapter.source_digest("no_such_package_here")

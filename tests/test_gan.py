@@ -11,9 +11,17 @@ import numpy as np
 import pytest
 import torch
 
-from genrepro.gan import GANConfig, Generator, TrainConfig, Trainer, TrainingDiverged, momentum_at
+from genrepro.gan import (
+    GANConfig,
+    Generator,
+    TrainConfig,
+    Trainer,
+    TrainingDiverged,
+    analysis,
+    momentum_at,
+    theory,
+)
 from genrepro.gan.model import Discriminator
-from genrepro.gan import analysis, theory
 
 TINY = GANConfig(data_dim=16, noise_dim=4, g_hidden=(8, 8), d_units=(6, 6), d_pieces=2)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
 import json
 import platform
 import random
@@ -41,6 +42,21 @@ def settings_tag(*parts: Any) -> str:
     plain = [dataclasses.asdict(p) if dataclasses.is_dataclass(p) else p for p in parts]
     blob = json.dumps(_jsonable(plain), sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def source_digest(*packages: str) -> str:
+    """A short hash of the Python sources of ``packages`` (e.g. ``"genrepro.gan"``): passed
+    to :func:`settings_tag`, it keeps a run from resuming a checkpoint that older training
+    code wrote."""
+    h = hashlib.sha256()
+    for name in packages:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise ValueError(f"no package named {name!r}")
+        root = Path(spec.origin).parent
+        for f in sorted(root.rglob("*.py")):
+            h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:12]
 
 
 def git_commit(root: Path | None = None) -> str:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from genrepro import parzen
-from genrepro.chapter import settings_tag
+from genrepro.chapter import settings_tag, source_digest
 from genrepro.data import faces as faces_data
 from genrepro.data import tfd
 from genrepro.gan.model import GANConfig, Generator
@@ -39,8 +39,10 @@ def train_and_score(gcfg: GANConfig, tcfg: TrainConfig, train: torch.Tensor, val
     """Train (resuming from ``ckpt_dir`` if a run was interrupted), load the best validation
     checkpoint, then draw ``n_samples`` from G, choose σ on ``valid[:n_valid]`` and score
     ``test[:n_test]`` (mean ± std/√N). Checkpoints live in a sub-folder named by a hash of
-    the settings, so a run resumes only from a checkpoint made with the same settings."""
-    trainer = Trainer(gcfg, tcfg, train, valid, Path(ckpt_dir) / settings_tag(gcfg, tcfg), device=device)
+    the settings and of ``genrepro.gan``'s source, so a run resumes only from a checkpoint
+    made with the same settings and training code."""
+    tag = settings_tag(gcfg, tcfg, source_digest("genrepro.gan"))
+    trainer = Trainer(gcfg, tcfg, train, valid, Path(ckpt_dir) / tag, device=device)
     trainer.train(progress=progress)
     last_g = copy.deepcopy(trainer.G).eval()
     best = trainer.load_best()

@@ -27,7 +27,13 @@ import torch.nn.functional as F
 
 from genrepro import progress as prog
 from genrepro.data.prep import atomic_file
-from genrepro.gan.model import Discriminator, GANConfig, Generator, constrain_col_norms, sample_noise
+from genrepro.gan.model import (
+    Discriminator,
+    GANConfig,
+    Generator,
+    constrain_col_norms,
+    sample_noise,
+)
 
 
 class TrainingDiverged(RuntimeError):
