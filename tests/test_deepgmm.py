@@ -89,6 +89,25 @@ def test_sample_statistics():
     np.testing.assert_allclose(torch.bincount(paths, minlength=4) / 1e5, w, atol=0.01)
 
 
+def test_heuristic_e_step_on_one_layer_is_one_exact_pass():
+    """A one-layer net is a GMM: one coordinate-ascent pass scores every component, so the
+    heuristic stops there — the same paths and scores as the 3-pass search and the exact one."""
+    from genrepro.deepgmm.estep import coordinate_ascent, random_choice
+
+    x = blobs(2000, 4, k=6, seed=3)
+    m = DeepGMM(4, (6,), init_data=x, seed=0)
+    m.fit(x, 2, e_step="exact")
+    paths, s = heuristic_e_step(m, x, None, seed=7)
+    assert m.evaluations == 6
+    exact_p, exact_s = exact_e_step(m, x)
+    assert torch.equal(paths, exact_p)
+    np.testing.assert_allclose(s, exact_s, atol=1e-9)
+    c1, s1, _ = coordinate_ascent(m, x, random_choice(m, len(x), 11), 1)   # the full search's
+    c2, s2, _ = coordinate_ascent(m, x, random_choice(m, len(x), 12), 2)   # two branches
+    assert torch.equal(s1, s2) and torch.equal(s, s1)
+    assert torch.equal(paths, m.flat_index(torch.where((s2 > s1)[:, None], c2, c1)))
+
+
 def test_heuristic_e_step_vs_exact_and_evaluation_count():
     x = blobs(1500, 4, k=5, seed=2)
     m = DeepGMM(4, (3, 2, 4), init_data=x, seed=0)

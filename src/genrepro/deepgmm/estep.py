@@ -145,13 +145,21 @@ def heuristic_e_step(model: DeepGMM, x: torch.Tensor, prev: torch.Tensor | None 
     """The paper's hard-EM search (§3.3): ``warm_passes`` of coordinate ascent from ``prev``
     (flat paths (n,); a second random restart when None) and ``restart_passes`` from a random
     restart; each point keeps the better. Returns (flat paths, scores); sets
-    ``model.evaluations`` = (warm_passes + restart_passes)·Σ_j N_j.
+    ``model.evaluations`` = (warm_passes + restart_passes)·Σ_j N_j — or N for a one-layer net,
+    where one pass is already exact.
 
     ``x`` may be a shard — rows ``offset:offset + n`` of a data set of ``n_total`` points: the
     random restarts then depend on (seed, global index) only (see :func:`random_choice`) and,
     the search being per point, the shard's paths are those of a single-process run."""
     tables = path_tables(model, x.dtype)
     n = x.shape[0]
+    if model.depth == 1 and warm_passes + restart_passes > 0:
+        # one layer (a GMM): a pass scores every component, so its choice is already the
+        # exact best and further passes or restarts recompute the same scores — skip them
+        # (same paths as the full search, 1/3 of its work; ``model.evaluations`` = N)
+        zero = torch.zeros(n, 1, dtype=torch.long, device=x.device)
+        choice, score, model.evaluations = coordinate_ascent(model, x, zero, 1, tables)
+        return model.flat_index(choice), score
     start = (model.unflatten(prev.to(model.device).long()) if prev is not None
              else random_choice(model, n, seed + 7919, offset, n_total))
     c1, s1, e1 = coordinate_ascent(model, x, start, warm_passes, tables)
