@@ -30,7 +30,7 @@ import torch
 from genrepro import profiles
 from genrepro.data.patches import load_patches
 from genrepro.deepgmm import DeepGMM
-from genrepro.deepgmm.fit import fit
+from genrepro.deepgmm.experiment import fit_until
 from genrepro.device import device_name, tune_cpu_allocator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -48,30 +48,21 @@ PAPER = {1: ("GMM", 153.7), 2: ("Deep GMM, 2 layers", None), 3: ("Deep GMM, 3 la
 
 def fit_net(layers: tuple[int, ...], train: torch.Tensor, valid: torch.Tensor, test: torch.Tensor,
             s, budget_s: float, device: str) -> dict:
-    """fit_until's rule (deepgmm.experiment) with a wall-clock budget on top."""
+    """:func:`~genrepro.deepgmm.experiment.fit_until` with the profile's rule and a time limit."""
     t0 = time.perf_counter()
     model = DeepGMM(train.shape[1], layers, seed=0, init_data=train, reg=s.reg, device=device)
-    best, stall, recs, stop = -math.inf, 0, [], "max_iterations"
-    for it in range(s.em_iterations):
-        rec = fit(model, train, 1, valid=valid, maxiter=s.lbfgs_maxiter, seed=it,
-                  warm_passes=s.warm_passes, restart_passes=s.restart_passes)[0]
-        recs.append(rec)
-        log(f"{layers} EM {it + 1}: train best-path {rec['train_best']:.2f}, valid best-path "
-                 f"{rec['valid_best']:.2f} nats, switch {rec.get('switch_rate', float('nan')):.3f}, "
-                 f"{time.perf_counter() - t0:.0f} s")
-        if rec["valid_best"] > best + 1e-3:
-            best, stall = rec["valid_best"], 0
-        else:
-            stall += 1
-        if s.patience is not None and stall >= s.patience:
-            stop = "patience"
-            break
-        if time.perf_counter() - t0 > budget_s:
-            stop = "budget"
-            break
+
+    def progress(_: DeepGMM, rec: dict) -> None:
+        log(f"{layers} EM {rec['iteration']}: train best-path {rec['train_best']:.2f}, valid "
+            f"best-path {rec['valid_best']:.2f} nats, switch {rec['switch_rate']:.3f}, "
+            f"{time.perf_counter() - t0:.0f} s")
+
+    recs = fit_until(model, train, valid, s.em_iterations, s.patience, s.lbfgs_maxiter, seed=0,
+                     warm_passes=s.warm_passes, restart_passes=s.restart_passes,
+                     time_limit_s=budget_s, callback=progress)
     fit_s = time.perf_counter() - t0
     ll = model.log_prob(test).double()
-    return {"layers": layers, "iterations": len(recs), "stop": stop, "seconds": fit_s,
+    return {"layers": layers, "iterations": len(recs), "stop": recs[-1]["stopped"], "seconds": fit_s,
             "valid": float(model.log_prob(valid).mean()), "test": float(ll.mean()),
             "test_se": float(ll.std() / math.sqrt(len(ll)))}
 
@@ -99,7 +90,7 @@ def main() -> None:
         log(f"{layers}: test {r['test']:.2f} ± {r['test_se']:.2f} nats after {r['iterations']} "
                  f"EM iterations ({r['stop']}, {r['seconds'] / 60:.1f} min)")
         rows.append(r)
-    stops = {"patience": "converged (5 without validation gain)", "budget": "cut by the time budget",
+    stops = {"patience": "converged (5 without validation gain)", "time_limit": "cut by the time budget",
              "max_iterations": f"{s.em_iterations} iterations"}
     table = []
     for r in rows:

@@ -31,6 +31,18 @@ def test_fit_until_respects_max_iterations_and_patience():
     m2 = DeepGMM(6, (2, 3), seed=0, init_data=x)
     recs2 = experiment.fit_until(m2, x, v, max_iterations=50, patience=1, maxiter=20, tol=1e9)
     assert len(recs2) == 2  # the first sets the bar; no later one can gain 1e9 nats
+    assert recs[-1]["stopped"] == "max_iterations" and recs2[-1]["stopped"] == "patience"
+    assert all("stopped" not in r for r in recs[:-1] + recs2[:-1])
+
+
+def test_fit_until_time_limit_and_callback():
+    x, v = data(), data(200, seed=1)
+    m = DeepGMM(6, (2, 3), seed=0, init_data=x)
+    seen = []
+    recs = experiment.fit_until(m, x, v, max_iterations=50, patience=None, maxiter=20,
+                                time_limit_s=0.0, callback=lambda model, rec: seen.append(rec))
+    assert len(recs) == 1 and recs[0]["stopped"] == "time_limit"  # the first iteration ends late
+    assert seen == recs
 
 
 def test_sweep_and_best_per_depth():

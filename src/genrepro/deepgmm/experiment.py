@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,20 +25,33 @@ from genrepro.deepgmm.model import DeepGMM
 
 def fit_until(model: DeepGMM, x: torch.Tensor | np.ndarray, valid: torch.Tensor | np.ndarray,
               max_iterations: int, patience: int | None, maxiter: int, seed: int = 0,
-              tol: float = 1e-3, warm_passes: int = 1, restart_passes: int = 2) -> list[dict]:
+              tol: float = 1e-3, warm_passes: int = 1, restart_passes: int = 2,
+              time_limit_s: float | None = None,
+              callback: Callable[[DeepGMM, dict], None] | None = None) -> list[dict]:
     """Hard-EM (heuristic E-step, L-BFGS M-step) until ``max_iterations`` or, when
-    ``patience`` is set, until the validation best-path score stalls (gain < ``tol`` nats)."""
+    ``patience`` is set, until the validation best-path score stalls (gain < ``tol`` nats),
+    or, with ``time_limit_s``, after the first iteration that ends past that many seconds.
+    ``callback`` is :func:`~genrepro.deepgmm.fit.fit`'s, called after every iteration. The
+    last record's ``"stopped"`` says why: "patience", "time_limit" or "max_iterations"."""
+    t0 = time.perf_counter()
     best, stall, records = -math.inf, 0, []
     for it in range(max_iterations):
         rec = fit(model, x, 1, valid=valid, maxiter=maxiter, seed=seed + it,
-                  warm_passes=warm_passes, restart_passes=restart_passes)[0]
+                  warm_passes=warm_passes, restart_passes=restart_passes, callback=callback)[0]
         records.append(rec)
         if rec["valid_best"] > best + tol:
             best, stall = rec["valid_best"], 0
         else:
             stall += 1
         if patience is not None and stall >= patience:
+            rec["stopped"] = "patience"
             break
+        if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
+            rec["stopped"] = "time_limit"
+            break
+    else:
+        if records:
+            records[-1]["stopped"] = "max_iterations"
     return records
 
 
