@@ -15,7 +15,7 @@ them on the fly by genrepro.data.patches (van den Oord & Schrauwen 2014 §5; Uri
 import argparse
 import sys
 
-from genrepro.data import DataError, bsds300
+from genrepro.data import bsds300, run_prepare
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,12 +25,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="BSDS300-images.tgz or the extracted BSDS300/ folder")
     ap.add_argument("--out", help="output folder (default: data/bsds300)")
     args = ap.parse_args(argv)
-    try:
-        bsds300.prepare(source=args.source, out=args.out)
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run_prepare(lambda: bsds300.prepare(source=args.source, out=args.out))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import argparse
 import signal
 import sys
 
-from genrepro.data import DataError, chairs
+from genrepro.data import chairs, run_prepare
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,13 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         max_models = None if args.max_models == "all" else int(args.max_models)
     if args.size is not None and args.size < 1:
         ap.error("--size takes a positive integer")
-    try:
-        chairs.prepare(out=args.out, source=args.source, profile=args.profile, size=args.size,
-                       max_models=max_models, seed=args.seed)
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run_prepare(lambda: chairs.prepare(out=args.out, source=args.source, profile=args.profile,
+                                              size=args.size, max_models=max_models, seed=args.seed))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import sys
 
 import torch
 
-from genrepro.data import DataError, faces_prep
+from genrepro.data import DataError, faces_prep, run_prepare
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,13 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    try:
-        faces_prep.prepare(args.profile, out=args.out, bfm=args.bfm, source=args.source,
-                           device=args.device)
-    except (DataError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run_prepare(lambda: faces_prep.prepare(args.profile, out=args.out, bfm=args.bfm,
+                                                  source=args.source, device=args.device),
+                       errors=(DataError, ValueError))
 
 
 if __name__ == "__main__":

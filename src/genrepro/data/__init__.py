@@ -4,6 +4,6 @@ Loaders read what ``data_prep/<name>.py`` wrote under :func:`genrepro.paths.data
 and raise :class:`DataMissingError`, naming the exact command to run, when it is absent.
 """
 
-from genrepro.data.prep import DataError, DataMissingError
+from genrepro.data.prep import DataError, DataMissingError, run_prepare
 
-__all__ = ["DataError", "DataMissingError"]
+__all__ = ["DataError", "DataMissingError", "run_prepare"]

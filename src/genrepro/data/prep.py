@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -109,6 +110,19 @@ def atomic_file(target: str | os.PathLike, mode: str = "wb") -> Iterator[Any]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def run_prepare(prepare: Callable[[], Any],
+                errors: tuple[type[Exception], ...] = (DataError,)) -> int:
+    """A ``data_prep/*.py`` script's exit status: 0 after ``prepare()``; on one of ``errors``
+    print ``error: <message>`` (which says what to do) to stderr and return 1. The preparers
+    write through :func:`atomic_dir` / :func:`atomic_file`, so nothing is left half-written."""
+    try:
+        prepare()
+    except errors as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
