@@ -118,15 +118,20 @@ def _assert_nothing_left(parent, name="faces"):
     assert not [p for p in parent.iterdir() if p.name.startswith(f".{name}")]
 
 
+def _assert_prepare_rejected(tmp_path, match, **inputs):
+    """faces_prep.prepare on bad ``inputs`` raises DataError(``match``) and leaves nothing."""
+    out_parent = tmp_path / "data"
+    out_parent.mkdir()
+    with pytest.raises(DataError, match=match):
+        faces_prep.prepare("quick", out=out_parent / "faces", settings=TINY, log=lambda s: None,
+                           **inputs)
+    _assert_nothing_left(out_parent)
+
+
 def test_corrupt_archive_rejected(tmp_path):
     bad = tmp_path / "mediapipe-face_mesh-0.4.1657299874.tgz"
     bad.write_bytes(b"\x1f\x8b this is not the package")
-    out_parent = tmp_path / "data"
-    out_parent.mkdir()
-    with pytest.raises(DataError, match="checksum mismatch"):
-        faces_prep.prepare("quick", out=out_parent / "faces", source=bad, settings=TINY,
-                           log=lambda s: None)
-    _assert_nothing_left(out_parent)
+    _assert_prepare_rejected(tmp_path, "checksum mismatch", source=bad)
 
 
 def test_wrong_data_checksum_rejected(tmp_path):
@@ -135,23 +140,13 @@ def test_wrong_data_checksum_rejected(tmp_path):
     (src / faces_prep.DATA_FILE).write_bytes(b"\x00" * 1000)
     (src / faces_prep.LOADER_FILE).write_text('"filename": "/x/geometry_pipeline_metadata_'
                                               'landmarks.binarypb", "start": 0, "end": 100')
-    out_parent = tmp_path / "data"
-    out_parent.mkdir()
-    with pytest.raises(DataError, match="checksum mismatch"):
-        faces_prep.prepare("quick", out=out_parent / "faces", source=src, settings=TINY,
-                           log=lambda s: None)
-    _assert_nothing_left(out_parent)
+    _assert_prepare_rejected(tmp_path, "checksum mismatch", source=src)
 
 
 def test_bfm_wrong_layout_rejected(tmp_path):
     bad = tmp_path / "not_bfm.mat"
     _write_bfm(bad, texPC=None, tl=None)
-    out_parent = tmp_path / "data"
-    out_parent.mkdir()
-    with pytest.raises(DataError, match="missing fields"):
-        faces_prep.prepare("quick", out=out_parent / "faces", bfm=bad, settings=TINY,
-                           log=lambda s: None)
-    _assert_nothing_left(out_parent)
+    _assert_prepare_rejected(tmp_path, "missing fields", bfm=bad)
     bad2 = tmp_path / "bad_tl.mat"
     _write_bfm(bad2, tl=np.array([[0.0, 1.0, 2.0]]))         # 0-based: invalid
     with pytest.raises(DataError, match="1-based"):
