@@ -63,6 +63,24 @@ def test_one_layer_soft_em_step_equals_sklearn():
     np.testing.assert_allclose(cov2, gm.covariances_, atol=1e-9)
 
 
+def test_soft_stats_skip_only_negligible_responsibilities():
+    from genrepro.deepgmm.mstep import SOFT_FLOOR, soft_stats
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3000, 5, generator=g, dtype=torch.float64)
+    resp = torch.softmax(8 * torch.randn(3000, 4, generator=g, dtype=torch.float64), 1)
+    resp[:, 3] = SOFT_FLOOR / 2          # a path that explains nothing: weight below the floor
+    resp[:, :3] *= (1 - resp[:, 3:]) / resp[:, :3].sum(1, keepdim=True)
+    st = soft_stats(x, resp)
+    counts = resp.sum(0)
+    means = (resp.T @ x) / counts[:, None]
+    ref = torch.stack([((resp[:, p, None] * (x - means[p])).T @ (x - means[p])) for p in range(4)])
+    assert (resp[:, :3] < SOFT_FLOOR).any()  # some skipped entries on the live paths too
+    torch.testing.assert_close(st.counts, counts, rtol=1e-12, atol=0)
+    torch.testing.assert_close(st.means, means, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(st.scatters[:3], ref[:3], rtol=1e-8, atol=1e-8)
+    assert torch.all(st.scatters[3] == 0) and ref[3].abs().max() < 3000 * SOFT_FLOOR * 50
+
+
 def test_to_gmm_consistent_with_log_prob_and_path_ll():
     x = blobs(300, 3)
     m = DeepGMM(3, (2, 3, 2), init_data=x, seed=3)

@@ -45,6 +45,23 @@ def test_fit_until_time_limit_and_callback():
     assert seen == recs
 
 
+def test_fit_until_soft_em_stops_on_the_exact_validation_score():
+    x, v = data(), data(200, seed=1)
+    m = DeepGMM(6, (3,), seed=0, init_data=x)
+    recs = experiment.fit_until(m, x, v, max_iterations=50, patience=2, maxiter=20, tol=1e-6,
+                                e_step="soft")
+    assert all(r["e_step"] == "soft" for r in recs) and recs[-1]["stopped"] in ("patience", "max_iterations")
+    scores = [r["valid_exact"] for r in recs]
+    assert scores[-1] == pytest.approx(float(m.log_prob(v).mean()))
+    if recs[-1]["stopped"] == "patience":  # the last two gained < tol over the best before them
+        assert max(scores[-2:]) <= max(scores[:-2]) + 1e-6
+    # soft EM never lowers the training log-likelihood (the E-step score is the old model's)
+    train = [r["train_e_step"] for r in recs]
+    assert all(b >= a - 1e-9 for a, b in zip(train, train[1:]))
+    with pytest.raises(ValueError, match="e_step"):
+        experiment.fit_until(m, x, v, max_iterations=1, patience=None, maxiter=20, e_step="hard")
+
+
 def test_sweep_and_best_per_depth():
     x, v, t = data(), data(200, seed=1), data(200, seed=2)
     res = experiment.sweep(x, v, t, tops=(2, 3), depths=(1, 2), lower=2, max_iterations=2, maxiter=20)

@@ -27,20 +27,27 @@ def fit_until(model: DeepGMM, x: torch.Tensor | np.ndarray, valid: torch.Tensor 
               max_iterations: int, patience: int | None, maxiter: int, seed: int = 0,
               tol: float = 1e-3, warm_passes: int = 1, restart_passes: int = 2,
               time_limit_s: float | None = None,
-              callback: Callable[[DeepGMM, dict], None] | None = None) -> list[dict]:
+              callback: Callable[[DeepGMM, dict], None] | None = None,
+              e_step: str = "heuristic") -> list[dict]:
     """Hard-EM (heuristic E-step, L-BFGS M-step) until ``max_iterations`` or, when
-    ``patience`` is set, until the validation best-path score stalls (gain < ``tol`` nats),
-    or, with ``time_limit_s``, after the first iteration that ends past that many seconds.
+    ``patience`` is set, until the validation score stalls (gain < ``tol`` nats), or, with
+    ``time_limit_s``, after the first iteration that ends past that many seconds.
     ``callback`` is :func:`~genrepro.deepgmm.fit.fit`'s, called after every iteration. The
-    last record's ``"stopped"`` says why: "patience", "time_limit" or "max_iterations"."""
+    last record's ``"stopped"`` says why: "patience", "time_limit" or "max_iterations".
+    The validation score is the best-path log-likelihood (what hard-EM maximises); with
+    ``e_step="soft"`` (ordinary EM, e.g. for a GMM baseline) it is the exact log-likelihood,
+    so the net must be small enough for exact scoring of ``valid``."""
+    key = "valid_exact" if e_step == "soft" else "valid_best"
     t0 = time.perf_counter()
     best, stall, records = -math.inf, 0, []
     for it in range(max_iterations):
-        rec = fit(model, x, 1, valid=valid, maxiter=maxiter, seed=seed + it,
-                  warm_passes=warm_passes, restart_passes=restart_passes, callback=callback)[0]
+        rec = fit(model, x, 1, e_step=e_step, valid=valid, maxiter=maxiter, seed=seed + it,
+                  warm_passes=warm_passes, restart_passes=restart_passes, callback=callback,
+                  exact_limit=max(5e7, len(valid) * model.n_paths * model.dim) if e_step == "soft"
+                  else 5e7)[0]
         records.append(rec)
-        if rec["valid_best"] > best + tol:
-            best, stall = rec["valid_best"], 0
+        if rec[key] > best + tol:
+            best, stall = rec[key], 0
         else:
             stall += 1
         if patience is not None and stall >= patience:
