@@ -62,6 +62,27 @@ def test_scoreboard_lookup_dotted_keys():
     assert scoreboard.lookup(res, "missing.key") is None
 
 
+def test_spot_checks_are_recorded_and_listed_with_the_papers_quotation(tmp_path):
+    assert "No paper-scale spot check" in scoreboard.spot_checks_markdown(tmp_path / "none")
+    row = {"quantity": "MNIST Parzen log-likelihood (nats)", "model": "GAN, 300 epochs", "value": 210.04,
+           "se": 2.1, "status": "all 300 epochs", "device": "CPU (test)", "command": "python x.py",
+           "date": "2026-11-21"}
+    other = {**row, "quantity": "k-means centroids, MNIST Parzen (nats)", "model": "k = 10", "se": None}
+    path = scoreboard.write_spot_check("gan_mnist", [row, other], tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gan_mnist.json"]  # no temp file left
+    assert json.loads(path.read_text())["rows"][0]["value"] == 210.04
+    md = scoreboard.spot_checks_markdown(tmp_path)
+    lines = md.splitlines()
+    assert len(lines) == 4
+    assert "| 225 ± 2 {cite:p}`goodfellow2014gan` | 210.0 ± 2.1 | all 300 epochs | CPU (test) |" in lines[2]
+    assert "| k = 10 | — | 210.04 |" in lines[3]  # no quotation for a quantity the paper lacks
+    with pytest.raises(ValueError, match="lacks status"):
+        scoreboard.write_spot_check("bad", [{k: v for k, v in row.items() if k != "status"}], tmp_path)
+    with pytest.raises(ValueError, match="plain file stem"):
+        scoreboard.write_spot_check("../escape", [row], tmp_path)
+    assert not (tmp_path / "bad.json").exists()
+
+
 def test_provenance_table_marks_missing_chapters(tmp_path):
     (tmp_path / "provenance.json").write_text(json.dumps({"datasets": {
         "chapter": "datasets", "profile": "quick", "seed": 0, "device": "CPU", "torch": "2",

@@ -1,7 +1,10 @@
 """Paper-vs-reproduction tables and the provenance table, built from run results only.
 
 The paper's numbers are quotations (with their citation keys); every reproduction number
-is read from a chapter's ``<chapter>.json``, never typed here.
+is read from a chapter's ``<chapter>.json``, never typed here. Paper-scale *spot checks*
+(``benchmarks/paper_scale_*.py``: one model at the paper's settings, outside the chapters)
+write ``results/paper_scale/<name>.json`` through :func:`write_spot_check`; the Scoreboard
+lists them in a table of their own, each with its device, status and command.
 """
 
 from __future__ import annotations
@@ -40,6 +43,54 @@ ROWS: tuple[Row, ...] = (
     Row("Deep Convolutional Inverse Graphics Network", "chairs test reconstruction MSE per pixel",
         "2.7722e-4", "kulkarni2015dcign", "dcign", "chairs.test_mse", "", "chairs.dataset", ".4e"),
 )
+
+
+SPOT_CHECK_KEYS = ("name", "quantity", "model", "value", "se", "status", "device", "command", "date")
+
+
+def spot_checks_dir() -> Path:
+    """Where the paper-scale spot checks keep their records (committed with ``results/``)."""
+    from genrepro.paths import results_dir
+
+    return results_dir() / "paper_scale"
+
+
+def write_spot_check(name: str, rows: list[dict[str, Any]], folder: str | Path | None = None) -> Path:
+    """Record one spot check, atomically, as ``<folder>/<name>.json``. Each row holds
+    ``quantity`` (a :data:`ROWS` quantity when the paper reports it, so its quotation is
+    looked up there, never retyped), ``model`` (what was fitted), ``value``, ``se`` (or None), ``status`` (e.g. "converged",
+    "cut by the time budget at epoch 120 of 300"), ``device``, ``command`` and ``date``."""
+    from genrepro.data.prep import write_json
+
+    if not name or any(c in name for c in "/\\"):
+        raise ValueError(f"spot-check name must be a plain file stem, got {name!r}")
+    for row in rows:
+        missing = [k for k in SPOT_CHECK_KEYS[1:] if k not in row]
+        if missing:
+            raise ValueError(f"spot-check row {row.get('quantity')!r} lacks {', '.join(missing)}")
+    path = Path(folder if folder is not None else spot_checks_dir()) / f"{name}.json"
+    write_json(path, {"name": name, "rows": rows})
+    return path
+
+
+def spot_checks_markdown(folder: str | Path | None = None) -> str:
+    """A table of every recorded spot check: quantity, the paper's value (from :data:`ROWS`
+    where it reports one), ours, its status and device, and the command that produced it."""
+    folder = Path(folder if folder is not None else spot_checks_dir())
+    quoted = {r.quantity: r for r in ROWS}
+    lines = ["| quantity | model | paper | spot check | status | device | command |",
+             "|---|---|---|---|---|---|---|"]
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        for row in json.loads(path.read_text())["rows"]:
+            ref = quoted.get(row["quantity"])
+            paper = f"{ref.quoted} {{cite:p}}`{ref.cite}`" if ref else "—"
+            fmt = ref.fmt if ref else ".2f"
+            ours = _fmt(row["value"], fmt) + (f" ± {_fmt(row['se'], fmt)}" if row["se"] is not None else "")
+            lines.append(f"| {row['quantity']} | {row['model']} | {paper} | {ours} | {row['status']} | {row['device']} | "
+                         f"`{row['command']}` ({row['date']}) |")
+    if len(lines) == 2:  # header only
+        return f"No paper-scale spot check has been recorded (`{folder.name}/` holds no records)."
+    return "\n".join(lines)
 
 
 def load_results(folder: str | Path) -> dict[str, dict[str, Any]]:
