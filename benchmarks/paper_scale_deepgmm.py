@@ -43,7 +43,14 @@ def log(message: str) -> None:
 
 HEADER = ["| net (layers, z side first) | EM iterations | stopped | fit time | valid LL | "
           "test LL ± s.e. | paper, Table 1 (its best size) |", "|---|---|---|---|---|---|---|"]
-PAPER = {1: ("GMM", 153.7), 2: ("Deep GMM, 2 layers", None), 3: ("Deep GMM, 3 layers", 156.2)}
+NAMES = {1: "GMM", 2: "Deep GMM, 2 layers", 3: "Deep GMM, 3 layers"}
+QUOTED = {r.quantity: r.quoted for r in scoreboard.ROWS}   # the paper's Table 1, quoted once
+
+
+def quantity(depth: int) -> str:
+    """The Scoreboard quantity of a net of ``depth`` layers (the paper reports 1 and 3)."""
+    return {1: "BSDS300 GMM test log-likelihood (nats)", 3: "BSDS300 Deep GMM test log-likelihood (nats)"}.get(
+        depth, f"BSDS300 Deep GMM test log-likelihood (nats), {depth} layers")
 
 
 def fit_net(layers: tuple[int, ...], train: torch.Tensor, valid: torch.Tensor, test: torch.Tensor,
@@ -97,30 +104,26 @@ def main() -> None:
         rows.append(r)
     stops = {"patience": "converged (5 without validation gain)", "time_limit": "cut by the time budget",
              "max_iterations": f"{s.em_iterations} iterations"}
-    table = []
-    for r in rows:
-        name, paper = PAPER.get(len(r["layers"]), ("", None))
-        label = f"{r['layers']}" + (" soft EM" if r["e_step"] == "soft" else "")
-        table.append(f"| {label} | {r['iterations']} | {stops[r['stop']]} | "
-                     f"{r['seconds'] / 60:.1f} min | {r['valid']:.2f} | {r['test']:.2f} ± "
-                     f"{r['test_se']:.2f} | {name}: {paper if paper is not None else '—'} |")
-    print("\n".join([*HEADER, *table]))
-    if args.no_write:
-        return
     command = " ".join(["python benchmarks/paper_scale_deepgmm.py --nets", *args.nets]
                        + ([f"--e-step {args.e_step}"] if args.e_step != "heuristic" else [])
                        + [f"--budget-min {args.budget_min:g} --threads {args.threads} --device {args.device}"])
+    table, records = [], {}
     for r in rows:
-        quantity = {1: "BSDS300 GMM test log-likelihood (nats)",
-                    3: "BSDS300 Deep GMM test log-likelihood (nats)"}.get(
-            len(r["layers"]), f"BSDS300 Deep GMM test log-likelihood (nats), {len(r['layers'])} layers")
+        soft, q = r["e_step"] == "soft", quantity(len(r["layers"]))
+        table.append(f"| {r['layers']}{' soft EM' if soft else ''} | {r['iterations']} | {stops[r['stop']]} | "
+                     f"{r['seconds'] / 60:.1f} min | {r['valid']:.2f} | {r['test']:.2f} ± "
+                     f"{r['test_se']:.2f} | {NAMES.get(len(r['layers']), '')}: {QUOTED.get(q, '—')} |")
         status = f"{stops[r['stop']]} after {r['iterations']} EM iterations, {r['seconds'] / 60:.0f} min"
-        scoreboard.write_spot_check(
-            "deepgmm_" + "-".join(map(str, r["layers"])) + ("_soft" if r["e_step"] == "soft" else ""),
-            [dict(quantity=quantity, model=f"{r['layers']}, {'soft EM' if r['e_step'] == 'soft' else 'hard-EM'}; "
-                  f"valid {r['valid']:.2f}", value=r["test"], se=r["test_se"],
-                  status=status + (" — a lower bound" if r["stop"] == "time_limit" else ""),
-                  device=device_name(args.device), command=command, date=time.strftime("%Y-%m-%d"))])
+        records["deepgmm_" + "-".join(map(str, r["layers"])) + ("_soft" if soft else "")] = dict(
+            quantity=q, model=f"{r['layers']}, {'soft EM' if soft else 'hard-EM'}; valid {r['valid']:.2f}",
+            value=r["test"], se=r["test_se"],
+            status=status + (" — a lower bound" if r["stop"] == "time_limit" else ""),
+            device=device_name(args.device), command=command, date=time.strftime("%Y-%m-%d"))
+    print("\n".join([*HEADER, *table]))
+    if args.no_write:
+        return
+    for name, record in records.items():
+        scoreboard.write_spot_check(name, [record])
     cmd = (f"`{command}` on {device_name(args.device)}; torch {torch.__version__}, Python "
            f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}; 1-min load average "
            f"{os.getloadavg()[0]:.1f} at the end")

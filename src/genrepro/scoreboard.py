@@ -45,7 +45,7 @@ ROWS: tuple[Row, ...] = (
 )
 
 
-SPOT_CHECK_KEYS = ("name", "quantity", "model", "value", "se", "status", "device", "command", "date")
+SPOT_CHECK_KEYS = ("quantity", "model", "value", "se", "status", "device", "command", "date")  # per row
 
 
 def spot_checks_dir() -> Path:
@@ -58,14 +58,15 @@ def spot_checks_dir() -> Path:
 def write_spot_check(name: str, rows: list[dict[str, Any]], folder: str | Path | None = None) -> Path:
     """Record one spot check, atomically, as ``<folder>/<name>.json``. Each row holds
     ``quantity`` (a :data:`ROWS` quantity when the paper reports it, so its quotation is
-    looked up there, never retyped), ``model`` (what was fitted), ``value``, ``se`` (or None), ``status`` (e.g. "converged",
-    "cut by the time budget at epoch 120 of 300"), ``device``, ``command`` and ``date``."""
+    looked up there, never retyped), ``model`` (what was fitted), ``value``, ``se`` (or None),
+    ``status`` (e.g. "converged", "cut by the time budget at epoch 120 of 300"), ``device``,
+    ``command`` and ``date``."""
     from genrepro.data.prep import write_json
 
     if not name or any(c in name for c in "/\\"):
         raise ValueError(f"spot-check name must be a plain file stem, got {name!r}")
     for row in rows:
-        missing = [k for k in SPOT_CHECK_KEYS[1:] if k not in row]
+        missing = [k for k in SPOT_CHECK_KEYS if k not in row]
         if missing:
             raise ValueError(f"spot-check row {row.get('quantity')!r} lacks {', '.join(missing)}")
     path = Path(folder if folder is not None else spot_checks_dir()) / f"{name}.json"

@@ -36,15 +36,13 @@ def fit_until(model: DeepGMM, x: torch.Tensor | np.ndarray, valid: torch.Tensor 
     last record's ``"stopped"`` says why: "patience", "time_limit" or "max_iterations".
     The validation score is the best-path log-likelihood (what hard-EM maximises); with
     ``e_step="soft"`` (ordinary EM, e.g. for a GMM baseline) it is the exact log-likelihood,
-    so the net must be small enough for exact scoring of ``valid``."""
+    which soft EM always records."""
     key = "valid_exact" if e_step == "soft" else "valid_best"
     t0 = time.perf_counter()
     best, stall, records = -math.inf, 0, []
     for it in range(max_iterations):
         rec = fit(model, x, 1, e_step=e_step, valid=valid, maxiter=maxiter, seed=seed + it,
-                  warm_passes=warm_passes, restart_passes=restart_passes, callback=callback,
-                  exact_limit=max(5e7, len(valid) * model.n_paths * model.dim) if e_step == "soft"
-                  else 5e7)[0]
+                  warm_passes=warm_passes, restart_passes=restart_passes, callback=callback)[0]
         records.append(rec)
         if rec[key] > best + tol:
             best, stall = rec[key], 0
