@@ -2,7 +2,9 @@
 #   make reproduce   set up .venv, prepare the data, execute every chapter (PROFILE=quick),
 #                    build the HTML book from those executed copies into _build/html
 #   make test        set up, unit tests, every chapter under nbval (quick), book build -W
-# Also: make book (render the committed notebooks as they are), make data, make clean.
+# Also: make book (render the committed notebooks as they are), make data, make clean, and
+#   make gpu-jobs   pack the pending paper-scale GPU jobs into .gpu/ and print the device command
+#                   (JOBS=a,b picks jobs; GPU_MINUTES=8.5); see src/genrepro/gpu.py
 
 PYTHON     ?= python3
 VENV       ?= .venv
@@ -13,8 +15,9 @@ TORCH_SPEC ?= torch==2.13.0
 BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.genrepro-installed
 TEST_NB    := _build/test-nb
+GPU_MINUTES ?= 8.5
 
-.PHONY: setup data reproduce test unit notebooks book clean
+.PHONY: setup data reproduce test unit notebooks book clean gpu-jobs
 
 setup: $(STAMP)
 
@@ -60,6 +63,11 @@ notebooks: data
 
 book: setup
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
+
+# Run the printed command with the device tool (carry [".gpu"]); bring its $$OUT here, then
+# `python -m genrepro.gpu unpack DIR` and `python -m genrepro.train NAME --publish`.
+gpu-jobs: setup
+	$(BIN)/python -m genrepro.gpu pack --minutes $(GPU_MINUTES) $(if $(JOBS),--jobs $(JOBS))
 
 clean:
 	rm -rf _build

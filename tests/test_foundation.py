@@ -50,9 +50,18 @@ def test_scoreboard_reads_numbers_from_results(tmp_path):
     res = scoreboard.load_results(tmp_path)
     assert list(res) == ["gan"]
     md = scoreboard.scoreboard_markdown(res)
-    assert "123.5 ± 2.0" in md and "| quick | MNIST |" in md
+    assert "123.5 ± 2.0" in md and "| quick profile | MNIST |" in md
     assert "not yet run (no `deepgmm.json`)" in md
     assert "not reported by this run (`faces.parzen_mean`)" in md
+
+
+def test_scoreboard_shows_the_scale_stored_beside_a_number(tmp_path):
+    (tmp_path / "deepgmm.json").write_text(json.dumps(
+        {"profile": "full", "dataset": "BSDS300", "table1": {"GMM": 151.5}, "table1_se": {"GMM": 0.14},
+         "table1_scale": {"GMM": "paper settings, partial: 40/100 EM iterations; CPU (x86_64, 1 threads)"}}))
+    md = scoreboard.scoreboard_markdown(scoreboard.load_results(tmp_path))
+    line = next(ln for ln in md.splitlines() if ln.startswith("| BSDS300 GMM"))
+    assert "| 151.50 ± 0.14 | paper settings, partial: 40/100 EM iterations; CPU (x86_64, 1 threads) | BSDS300 |" in line
 
 
 def test_scoreboard_lookup_dotted_keys():
@@ -60,27 +69,6 @@ def test_scoreboard_lookup_dotted_keys():
     assert scoreboard.lookup(res, "table1.Deep GMM (3 layers)") == 156.0
     assert scoreboard.lookup(res, "x.y") == 1
     assert scoreboard.lookup(res, "missing.key") is None
-
-
-def test_spot_checks_are_recorded_and_listed_with_the_papers_quotation(tmp_path):
-    assert "No paper-scale spot check" in scoreboard.spot_checks_markdown(tmp_path / "none")
-    row = {"quantity": "MNIST Parzen log-likelihood (nats)", "model": "GAN, 300 epochs", "value": 210.04,
-           "se": 2.1, "status": "all 300 epochs", "device": "CPU (test)", "command": "python x.py",
-           "date": "2026-11-21"}
-    other = {**row, "quantity": "k-means centroids, MNIST Parzen (nats)", "model": "k = 10", "se": None}
-    path = scoreboard.write_spot_check("gan_mnist", [row, other], tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["gan_mnist.json"]  # no temp file left
-    assert json.loads(path.read_text())["rows"][0]["value"] == 210.04
-    md = scoreboard.spot_checks_markdown(tmp_path)
-    lines = md.splitlines()
-    assert len(lines) == 4
-    assert "| 225 ± 2 {cite:p}`goodfellow2014gan` | 210.0 ± 2.1 | all 300 epochs | CPU (test) |" in lines[2]
-    assert "| k = 10 | — | 210.04 |" in lines[3]  # no quotation for a quantity the paper lacks
-    with pytest.raises(ValueError, match="lacks status"):
-        scoreboard.write_spot_check("bad", [{k: v for k, v in row.items() if k != "status"}], tmp_path)
-    with pytest.raises(ValueError, match="plain file stem"):
-        scoreboard.write_spot_check("../escape", [row], tmp_path)
-    assert not (tmp_path / "bad.json").exists()
 
 
 def test_provenance_table_marks_missing_chapters(tmp_path):

@@ -81,8 +81,9 @@ def _env_for(run: Path) -> dict[str, str]:
 
 
 def run(profile: str = "quick", names: Sequence[str] | None = None, seed: int = 0,
-        publish: bool = False, out: Path | None = None) -> int:
-    """Execute chapters with papermill; return 0, or 1 after the first failing chapter."""
+        publish: bool = False, out: Path | None = None, train: bool = False) -> int:
+    """Execute chapters with papermill; return 0, or 1 after the first failing chapter.
+    ``train``: chapters train their models here instead of loading the published ones (full profile)."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -99,7 +100,8 @@ def run(profile: str = "quick", names: Sequence[str] | None = None, seed: int = 
         target = run_dir / nb.name
         try:
             papermill.execute_notebook(
-                str(nb), str(target), parameters={"profile": profile, "seed": seed},
+                str(nb), str(target),
+                parameters={"profile": profile, "seed": seed, **({"train": True} if train else {})},
                 cwd=str(nb.parent), kernel_name="python3", progress_bar=False,
             )
         except PapermillExecutionError as e:
@@ -231,6 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_run.add_argument("--seed", type=int, default=0)
     p_run.add_argument("--publish", action="store_true",
                        help="copy the executed notebooks into book/ and results into results/")
+    p_run.add_argument("--train", action="store_true",
+                       help="full profile: train every model here instead of loading results/published/")
     p_prep = sub.add_parser("prepare", help="inject parameters without executing")
     p_prep.add_argument("--profile", default="quick")
     p_prep.add_argument("--out", type=Path)
@@ -240,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         if args.cmd == "run":
-            return run(args.profile, args.chapters, seed=args.seed, publish=args.publish)
+            return run(args.profile, args.chapters, seed=args.seed, publish=args.publish, train=args.train)
         if args.cmd == "prepare":
             prepare(args.profile, args.out)
             return 0

@@ -1,10 +1,9 @@
 """Paper-vs-reproduction tables and the provenance table, built from run results only.
 
 The paper's numbers are quotations (with their citation keys); every reproduction number
-is read from a chapter's ``<chapter>.json``, never typed here. Paper-scale *spot checks*
-(``benchmarks/paper_scale_*.py``: one model at the paper's settings, outside the chapters)
-write ``results/paper_scale/<name>.json`` through :func:`write_spot_check`; the Scoreboard
-lists them in a table of their own, each with its device, status and command.
+is read from a chapter's ``<chapter>.json``, never typed here, with the label of its scale
+that the chapter stored beside it (paper settings complete or partial, with the device that
+trained the published model, or the profile it was trained at in the run).
 """
 
 from __future__ import annotations
@@ -29,69 +28,32 @@ class Row:
     se_key: str = ""      # dotted path of its standard error, if any
     dataset_key: str = "" # dotted path of the dataset name we used (stand-ins say so)
     fmt: str = ".1f"
+    scale_key: str = ""   # dotted path of the label of its scale and device
 
 
 ROWS: tuple[Row, ...] = (
     Row("Generative Adversarial Nets", "MNIST Parzen log-likelihood (nats)", "225 ± 2",
-        "goodfellow2014gan", "gan", "mnist.parzen_mean", "mnist.parzen_se", "mnist.dataset"),
+        "goodfellow2014gan", "gan", "mnist.parzen_mean", "mnist.parzen_se", "mnist.dataset",
+        scale_key="mnist.scale"),
+    Row("Generative Adversarial Nets", "MNIST Parzen, 10,000 real training images as samples (nats)", "≈ 243",
+        "theis2016note", "gan", "baselines.real_training_images.mean", "baselines.real_training_images.se",
+        "mnist.dataset", scale_key="baselines.scale"),
+    Row("Generative Adversarial Nets", "MNIST Parzen, k-means centroids as samples (nats)", "≈ 313",
+        "theis2016note", "gan", "baselines.kmeans.mean", "baselines.kmeans.se", "mnist.dataset",
+        scale_key="baselines.kmeans.scale"),
     Row("Generative Adversarial Nets", "TFD Parzen log-likelihood (nats)", "2057 ± 26",
-        "goodfellow2014gan", "gan", "faces.parzen_mean", "faces.parzen_se", "faces.dataset"),
+        "goodfellow2014gan", "gan", "faces.parzen_mean", "faces.parzen_se", "faces.dataset",
+        scale_key="faces.scale"),
     Row("Deep Gaussian Mixture Models", "BSDS300 GMM test log-likelihood (nats)", "153.7",
-        "vandenoord2014deepgmm", "deepgmm", "table1.GMM", "", "dataset"),
+        "vandenoord2014deepgmm", "deepgmm", "table1.GMM", "table1_se.GMM", "dataset", ".2f",
+        scale_key="table1_scale.GMM"),
     Row("Deep Gaussian Mixture Models", "BSDS300 Deep GMM test log-likelihood (nats)", "156.2",
-        "vandenoord2014deepgmm", "deepgmm", "table1.Deep GMM (3 layers)", "", "dataset"),
+        "vandenoord2014deepgmm", "deepgmm", "table1.Deep GMM (3 layers)", "table1_se.Deep GMM (3 layers)",
+        "dataset", ".2f", scale_key="table1_scale.Deep GMM (3 layers)"),
     Row("Deep Convolutional Inverse Graphics Network", "chairs test reconstruction MSE per pixel",
-        "2.7722e-4", "kulkarni2015dcign", "dcign", "chairs.test_mse", "", "chairs.dataset", ".4e"),
+        "2.7722e-4", "kulkarni2015dcign", "dcign", "chairs.test_mse", "", "chairs.dataset", ".4e",
+        scale_key="scale.chairs"),
 )
-
-
-SPOT_CHECK_KEYS = ("quantity", "model", "value", "se", "status", "device", "command", "date")  # per row
-
-
-def spot_checks_dir() -> Path:
-    """Where the paper-scale spot checks keep their records (committed with ``results/``)."""
-    from genrepro.paths import results_dir
-
-    return results_dir() / "paper_scale"
-
-
-def write_spot_check(name: str, rows: list[dict[str, Any]], folder: str | Path | None = None) -> Path:
-    """Record one spot check, atomically, as ``<folder>/<name>.json``. Each row holds
-    ``quantity`` (a :data:`ROWS` quantity when the paper reports it, so its quotation is
-    looked up there, never retyped), ``model`` (what was fitted), ``value``, ``se`` (or None),
-    ``status`` (e.g. "converged", "cut by the time budget at epoch 120 of 300"), ``device``,
-    ``command`` and ``date``."""
-    from genrepro.data.prep import write_json
-
-    if not name or any(c in name for c in "/\\"):
-        raise ValueError(f"spot-check name must be a plain file stem, got {name!r}")
-    for row in rows:
-        missing = [k for k in SPOT_CHECK_KEYS if k not in row]
-        if missing:
-            raise ValueError(f"spot-check row {row.get('quantity')!r} lacks {', '.join(missing)}")
-    path = Path(folder if folder is not None else spot_checks_dir()) / f"{name}.json"
-    write_json(path, {"name": name, "rows": rows})
-    return path
-
-
-def spot_checks_markdown(folder: str | Path | None = None) -> str:
-    """A table of every recorded spot check: quantity, the paper's value (from :data:`ROWS`
-    where it reports one), ours, its status and device, and the command that produced it."""
-    folder = Path(folder if folder is not None else spot_checks_dir())
-    quoted = {r.quantity: r for r in ROWS}
-    lines = ["| quantity | model | paper | spot check | status | device | command |",
-             "|---|---|---|---|---|---|---|"]
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        for row in json.loads(path.read_text())["rows"]:
-            ref = quoted.get(row["quantity"])
-            paper = f"{ref.quoted} {{cite:p}}`{ref.cite}`" if ref else "—"
-            fmt = ref.fmt if ref else ".2f"
-            ours = _fmt(row["value"], fmt) + (f" ± {_fmt(row['se'], fmt)}" if row["se"] is not None else "")
-            lines.append(f"| {row['quantity']} | {row['model']} | {paper} | {ours} | {row['status']} | {row['device']} | "
-                         f"`{row['command']}` ({row['date']}) |")
-    if len(lines) == 2:  # header only
-        return f"No paper-scale spot check has been recorded (`{folder.name}/` holds no records)."
-    return "\n".join(lines)
 
 
 def load_results(folder: str | Path) -> dict[str, dict[str, Any]]:
@@ -123,11 +85,12 @@ def _fmt(value: Any, fmt: str) -> str:
 
 
 def scoreboard_markdown(results: dict[str, dict[str, Any]]) -> str:
-    """One Markdown table per paper: quantity, the paper's value, ours, profile and data."""
+    """One Markdown table per paper: quantity, the paper's value, ours, its scale and device
+    (or the profile of the run, for results that carry no scale label), and the data."""
     blocks: list[str] = []
     for paper in dict.fromkeys(r.paper for r in ROWS):
         lines = [f"**{paper}**", "",
-                 "| quantity | paper | this reproduction | profile | data |",
+                 "| quantity | paper | this reproduction | scale and device | data |",
                  "|---|---|---|---|---|"]
         for r in (r for r in ROWS if r.paper == paper):
             res = results.get(r.chapter)
@@ -139,7 +102,7 @@ def scoreboard_markdown(results: dict[str, dict[str, Any]]) -> str:
                 ours = _fmt(value, r.fmt) + (f" ± {_fmt(se, r.fmt)}" if se is not None else "")
                 if value is None:
                     ours = f"not reported by this run (`{r.key}`)"
-                prof = str(res.get("profile", "—"))
+                prof = str(lookup(res, r.scale_key) or f"{res.get('profile', '—')} profile")
                 data = str(lookup(res, r.dataset_key) or "—")
             lines.append(f"| {r.quantity} | {r.quoted} {{cite:p}}`{r.cite}` | {ours} | {prof} | {data} |")
         blocks.append("\n".join(lines))

@@ -28,7 +28,7 @@ def fit_until(model: DeepGMM, x: torch.Tensor | np.ndarray, valid: torch.Tensor 
               tol: float = 1e-3, warm_passes: int = 1, restart_passes: int = 2,
               time_limit_s: float | None = None,
               callback: Callable[[DeepGMM, dict], None] | None = None,
-              e_step: str = "heuristic") -> list[dict]:
+              e_step: str = "heuristic", resume: Sequence[dict] = ()) -> list[dict]:
     """Hard-EM (heuristic E-step, L-BFGS M-step) until ``max_iterations`` or, when
     ``patience`` is set, until the validation score stalls (gain < ``tol`` nats), or, with
     ``time_limit_s``, after the first iteration that ends past that many seconds.
@@ -36,11 +36,21 @@ def fit_until(model: DeepGMM, x: torch.Tensor | np.ndarray, valid: torch.Tensor 
     last record's ``"stopped"`` says why: "patience", "time_limit" or "max_iterations".
     The validation score is the best-path log-likelihood (what hard-EM maximises); with
     ``e_step="soft"`` (ordinary EM, e.g. for a GMM baseline) it is the exact log-likelihood,
-    which soft EM always records."""
+    which soft EM always records.
+
+    ``resume``: the records of earlier calls on this model (restored from a checkpoint with its
+    parameters and ``model._paths``); the loop continues from the iteration after them, with
+    the same seeds and the same patience count as one uninterrupted call. The returned list
+    holds the earlier records too."""
     key = "valid_exact" if e_step == "soft" else "valid_best"
     t0 = time.perf_counter()
     best, stall, records = -math.inf, 0, []
-    for it in range(max_iterations):
+    for rec in resume:
+        records.append(rec)
+        best, stall = (rec[key], 0) if rec[key] > best + tol else (best, stall + 1)
+    if records and records[-1].get("stopped") in ("patience", "max_iterations"):
+        return records
+    for it in range(len(records), max_iterations):
         rec = fit(model, x, 1, e_step=e_step, valid=valid, maxiter=maxiter, seed=seed + it,
                   warm_passes=warm_passes, restart_passes=restart_passes, callback=callback)[0]
         records.append(rec)

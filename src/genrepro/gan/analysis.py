@@ -11,6 +11,18 @@ from genrepro.gan.model import Generator, sample_noise
 
 
 @torch.no_grad()
+def sample(G: Generator, n: int, seed: int, batch: int = 5000,
+           device: torch.device | str = "cpu") -> torch.Tensor:
+    """``n`` draws from G on their own RNG stream: the noise of
+    :meth:`genrepro.gan.Trainer.sample` for the same ``seed``, so a published generator
+    reproduces the samples its Parzen score was computed from (§5, Table 1)."""
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    G.eval()
+    return torch.cat([G(sample_noise(min(batch, n - i), G.cfg.noise_dim, gen).to(device))
+                      for i in range(0, n, batch)]).cpu()
+
+
+@torch.no_grad()
 def nearest_neighbours(queries: torch.Tensor, train: torch.Tensor, chunk: int = 4096) -> np.ndarray:
     """Index of each query's nearest training example by Euclidean distance (Figure 2)."""
     q = queries.float()

@@ -1,0 +1,222 @@
+"""What every paper-scale training job shares: its status, budget, checkpoints and publishing.
+
+A job trains one model of a chapter with the full profile's settings, in as many calls as it
+takes: each call runs until the job is done or its ``--budget-min`` is spent, and leaves a
+checkpoint that the next call (on this machine or another) resumes bit-identically. Checkpoints
+live in ``artifacts/jobs/<name>/<tag>``, where the tag hashes the settings and the training
+code, so a job never resumes from a checkpoint that other settings or older code wrote.
+
+``--publish`` writes what the book needs from a job into ``results/published/<name>/``
+(:func:`write_published`): weights as safetensors, a ``record.json`` with the metrics, the
+training history, provenance (device, share of the schedule done, wall time, commit, settings
+tag) and the SHA-256 of every file; :mod:`genrepro.published` loads them back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genrepro import paths
+from genrepro.chapter import _jsonable, git_commit, settings_tag
+from genrepro.data.prep import atomic_dir
+
+PUBLISHED = "published"
+RECORD = "record.json"
+MAX_FILE_BYTES = 16 * 2**20     # the GPU machine brings back files of at most 16 MiB
+
+
+class OutOfBudget(Exception):
+    """Raised inside a training loop when the call's time budget is spent."""
+
+
+@dataclass
+class Budget:
+    """A wall-clock budget for one call of a job; ``check()`` raises :class:`OutOfBudget`."""
+
+    seconds: float
+    t0: float = field(default_factory=time.perf_counter)
+
+    def left(self) -> float:
+        return self.seconds - (time.perf_counter() - self.t0)
+
+    def spent(self) -> bool:
+        return self.left() <= 0
+
+    def check(self, *_: Any) -> None:
+        if self.spent():
+            raise OutOfBudget
+
+
+@dataclass(frozen=True)
+class Status:
+    """How far a job is: ``done`` of ``total`` ``unit`` (epochs, steps, EM iterations)."""
+
+    done: int
+    total: int
+    unit: str
+    converged: bool = False   # stopped early by its own rule (e.g. validation patience)
+    begun: bool | None = None  # for jobs made of others: started though none of its parts is done
+
+    @property
+    def complete(self) -> bool:
+        return self.converged or self.done >= self.total
+
+    @property
+    def state(self) -> str:
+        if self.complete:
+            return "complete" + (f" (stopped on validation at {self.done} {self.unit})" if self.converged
+                                 and self.done < self.total else "")
+        if self.done == 0 and not self.begun:
+            return "not started"
+        return f"partial ({self.done}/{self.total} {self.unit})"
+
+    def label(self) -> str:
+        """How the book names the scale of a run: paper settings, or partial with its share."""
+        if self.complete:
+            return "paper settings, complete"
+        return f"paper settings, partial: {self.done}/{self.total} {self.unit}"
+
+
+def code_digest(*modules: str) -> str:
+    """A short hash of the source files of ``modules`` (a package: every ``*.py`` in it).
+
+    Job checkpoints are keyed on the training code they ran, so a change to that code starts
+    the job afresh rather than resuming a checkpoint whose continuation would differ."""
+    h = hashlib.sha256()
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise ValueError(f"no module named {name!r}")
+        origin = Path(spec.origin)
+        files = sorted(origin.parent.rglob("*.py")) if spec.submodule_search_locations else [origin]
+        for f in files:
+            h.update(name.encode() + b"\0" + f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def published_root() -> Path:
+    return paths.results_dir() / PUBLISHED
+
+
+class Job:
+    """One paper-scale training job. Subclasses set the class attributes and implement
+    :meth:`status`, :meth:`run` and :meth:`publish_files`."""
+
+    name: str = ""
+    chapter: str = ""
+    description: str = ""
+    priority: int = 50          # lower runs first in ``--pending`` (the GPU command's order)
+    gpu_only: bool = False      # too slow for the CPU machines (still runnable there)
+    datasets: tuple[str, ...] = ()   # prepared data it reads (names of data/ folders)
+
+    # -- identity and checkpoints ------------------------------------------------------------
+    def settings(self) -> tuple[Any, ...]:
+        """Everything that determines the result (dataclasses, dicts, numbers)."""
+        raise NotImplementedError
+
+    def code_modules(self) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def tag(self) -> str:
+        return settings_tag(*self.settings(), code_digest(*self.code_modules()))
+
+    def ckpt_dir(self) -> Path:
+        return paths.artifacts_dir() / "jobs" / self.name / self.tag()
+
+    # -- what subclasses do --------------------------------------------------------------------
+    def status(self) -> Status:
+        raise NotImplementedError
+
+    def run(self, budget: Budget, device: torch.device, progress: bool = True) -> Status:
+        """Train until done or ``budget`` is spent, checkpointing as it goes; return the status."""
+        raise NotImplementedError
+
+    def publish_files(self, out: Path, device: torch.device) -> dict[str, Any]:
+        """Write the weight files into ``out``; return the record's body (metrics, history,
+        config, ...). ``out`` is a temporary folder that :func:`write_published` moves into place."""
+        raise NotImplementedError
+
+    def wall_time_s(self) -> float:
+        """Training time summed over every call so far (for provenance)."""
+        return 0.0
+
+    def started(self) -> bool:
+        """Whether there is anything to publish yet."""
+        return self.status().done > 0
+
+    def trained_on(self) -> str:
+        """The device(s) that trained the checkpoint, as recorded by :meth:`run`."""
+        p = self.ckpt_dir() / "devices.json"
+        return ", ".join(json.loads(p.read_text())) if p.is_file() else "unknown"
+
+    def note_device(self, device: torch.device) -> None:
+        from genrepro.device import device_name
+
+        p = self.ckpt_dir() / "devices.json"
+        seen = json.loads(p.read_text()) if p.is_file() else []
+        if device_name(device) not in seen:
+            seen.append(device_name(device))
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(json.dumps(seen))
+
+
+def write_published(job: Job, device: torch.device, command: str,
+                    root: Path | None = None, log: Callable[[str], None] = print) -> Path:
+    """Publish ``job`` into ``root/<name>`` (default ``results/published``), atomically: the
+    folder is built beside its target and swapped in whole, so a failure leaves the previous
+    publication (or nothing) in place."""
+    st = job.status()
+    if not job.started():
+        raise RuntimeError(f"job {job.name!r} has not started: nothing to publish. Run "
+                           f"`python -m genrepro.train {job.name} --budget-min M` first")
+    root = root or published_root()
+    target = root / job.name
+    with atomic_dir(target) as tmp:
+        body = job.publish_files(tmp, device)
+        files = {}
+        for f in sorted(tmp.iterdir()):
+            if f.stat().st_size > MAX_FILE_BYTES:
+                raise ValueError(f"{f.name} is {f.stat().st_size / 2**20:.1f} MiB; published files "
+                                 f"must be ≤ {MAX_FILE_BYTES / 2**20:.0f} MiB")
+            files[f.name] = sha256_file(f)
+        from genrepro.device import device_name
+
+        record = {
+            "name": job.name, "chapter": job.chapter, "description": job.description,
+            "files": files,
+            "provenance": {
+                "trained_on": job.trained_on(), "published_on": device_name(device),
+                "status": st.state, "complete": st.complete, "done": st.done, "total": st.total,
+                "unit": st.unit, "scale": st.label(), "wall_time_s": round(job.wall_time_s(), 1),
+                "git_commit": git_commit(), "settings_tag": job.tag(), "command": command,
+                "published": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "torch": torch.__version__,
+            },
+            **body,
+        }
+        (tmp / RECORD).write_text(json.dumps(_jsonable(record), indent=1, sort_keys=False) + "\n")
+    log(f"published {job.name} ({st.state}) to {paths.display(target)}")
+    return target
+
+
+def remove_published(name: str, root: Path | None = None) -> None:
+    target = (root or published_root()) / name
+    if target.exists():
+        shutil.rmtree(target)

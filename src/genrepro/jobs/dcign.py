@@ -1,0 +1,247 @@
+"""DC-IGN jobs (Kulkarni et al. 2015 §3.2, §4.1, §4.2): the chapter's three networks at the full profile.
+
+* ``dcign-faces`` — the clamped DC-IGN on rendered faces (§3.2, §4.1; 24,000 steps);
+* ``dcign-baseline`` — the plain VAE of §4.1.1: the same network and batches, no clamp;
+* ``dcign-chairs`` — the clamped DC-IGN on the chairs (§4.2; 10,000 steps).
+
+Each wraps the chapter's resumable :class:`~genrepro.dcign.Trainer` with the settings of
+``DCIGNConfig.from_profile("full")`` and ``TrainConfig.from_profile("full", run=...)``, the
+150×150 network of the original ``init_network2_150_mv``. Batches are those the chapter
+trains on: faces rendered on the fly by :class:`~genrepro.dcign.FaceSource` (only the prepared
+face model is read), chairs from ``data/chairs/full``.
+
+Budget cuts lose no work: the trainer checkpoints every ``checkpoint_every`` (2,000) steps, so
+when the budget runs out mid-interval :meth:`DCIGNJob.run` writes ``last.pt`` at once. That
+checkpoint holds the step, the history, the running log accumulators, the Adam state and the
+noise generator's state, and batches are a pure function of ``(seed, step)``, so a resume from
+it is bit-identical on the CPU to an uninterrupted run (``tests/test_jobs_dcign.py``).
+
+CUDA speed settings. The job's ``TrainConfig`` always sets ``amp=True`` (bf16 autocast) and
+``channels_last=True``. The trainer applies both on CUDA only and ignores them on the CPU, so
+a CPU run of the same job computes in plain fp32; on CUDA :meth:`DCIGNJob.run` also turns on
+``cudnn.benchmark`` and TF32 matmuls/convolutions for the call (restored afterwards). We chose
+to keep one settings tag for both devices rather than give CUDA runs their own: the job is
+GPU-only, the CPU runs are checks, and with one tag a checkpoint moves between machines (the
+GPU command carries them). What that costs, said plainly: a run that mixes devices is not
+bit-identical to a run on one of them (nor is any CUDA run, with ``cudnn.benchmark`` choosing
+kernels by timing), and we have not measured how far bf16 autocast moves the result from an
+fp32 run; every device that trained a checkpoint is recorded (``devices.json``, the published
+record's ``trained_on``). On a switch of device the noise generator, whose state differs in
+kind between CPU and CUDA, is re-seeded from ``(seed, step)`` (noted in ``reseeded.json`` beside
+it and in the published record).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genrepro.data.prep import atomic_file
+from genrepro.dcign.model import DCIGN, DCIGNConfig
+from genrepro.dcign.train import BatchSource, TrainConfig, Trainer
+from genrepro.jobs.base import MAX_FILE_BYTES, Budget, Job, OutOfBudget, Status
+
+WEIGHTS = "model.safetensors"
+CUDA_SPEED = {"amp": True, "channels_last": True}   # inert on the CPU (see the module docstring)
+RUNS = {   # job name -> (TrainConfig run, data, description)
+    "dcign-faces": ("dcign", "faces", "DC-IGN (clamped) on rendered faces, 150×150, §3.2/§4.1, Figures 5–7"),
+    "dcign-baseline": ("baseline", "faces", "plain VAE baseline on rendered faces, §4.1.1, Figure 7"),
+    "dcign-chairs": ("chairs", "chairs", "DC-IGN on chairs, 150×150, §4.2, Figure 8"),
+}
+SourceFactory = Callable[["DCIGNJob", torch.device], BatchSource]
+
+
+@contextlib.contextmanager
+def cuda_speed(device: torch.device) -> Iterator[None]:
+    """cuDNN autotuning and TF32 on CUDA for the duration of the block; nothing on the CPU."""
+    if device.type != "cuda":
+        yield
+        return
+    b = torch.backends
+    old = (b.cudnn.benchmark, b.cuda.matmul.allow_tf32, b.cudnn.allow_tf32)
+    b.cudnn.benchmark = b.cuda.matmul.allow_tf32 = b.cudnn.allow_tf32 = True
+    try:
+        yield
+    finally:
+        b.cudnn.benchmark, b.cuda.matmul.allow_tf32, b.cudnn.allow_tf32 = old
+
+
+class DCIGNJob(Job):
+    """One DC-IGN network of the chapter, trained with the full profile's settings.
+
+    ``cfg``, ``train`` (``TrainConfig`` field overrides) and ``source`` (a factory of the batch
+    source) exist for tests and dry runs; the defaults are the full profile's."""
+
+    chapter = "dcign"
+    gpu_only = True
+
+    def __init__(self, name: str = "dcign-faces", *, cfg: DCIGNConfig | None = None,
+                 train: dict[str, Any] | None = None, source: SourceFactory | None = None):
+        if name not in RUNS:
+            raise ValueError(f"no DC-IGN job {name!r}; known: {', '.join(RUNS)}")
+        self.name = name
+        self.run_kind, self.data, self.description = RUNS[name]
+        self.priority = 40 + list(RUNS).index(name)
+        self.datasets = (self.data,)
+        self._cfg, self._train, self._source = cfg, dict(train or {}), source
+
+    # -- settings --------------------------------------------------------------------------------
+    def model_config(self) -> DCIGNConfig:
+        return self._cfg or DCIGNConfig.from_profile("full")
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig.from_profile("full", run=self.run_kind, **{**CUDA_SPEED, **self._train})
+
+    def data_spec(self) -> dict[str, Any]:
+        """What the batches are (the trainer checks the source's full settings on resume)."""
+        return {"data": self.data, "profile": "full", "custom_source": self._source is not None}
+
+    def settings(self) -> tuple[Any, ...]:
+        return (self.model_config(), self.train_config(), self.data_spec())
+
+    def code_modules(self) -> tuple[str, ...]:
+        data = ("genrepro.data.faces", "genrepro.data.face_model") if self.data == "faces" \
+            else ("genrepro.data.chairs",)
+        return ("genrepro.dcign", "genrepro.render", *data)
+
+    def data_files(self) -> list[str]:
+        """The prepared files (relative to ``data/``) the batches are made from."""
+        if self.data == "faces":
+            return ["faces/manifest.json", "faces/face_model.npz"]
+        return ["chairs/full/chairs.npz", "chairs/full/manifest.json"]
+
+    def checkpoint_bytes_estimate(self) -> int:
+        """Size of ``last.pt``: weights and Adam's two moments in fp32, plus a margin."""
+        with torch.device("meta"):
+            n = sum(p.numel() for p in DCIGN(self.model_config()).parameters())
+        return 12 * n + 2**20
+
+    # -- batches ---------------------------------------------------------------------------------
+    def source(self, device: torch.device) -> BatchSource:
+        """The chapter's batch source for this run (``book/dcign.ipynb``), on ``device``."""
+        if self._source is not None:
+            return self._source(self, device)
+        from genrepro import dcign
+        from genrepro.data import chairs, faces
+
+        cfg, tcfg = self.model_config(), self.train_config()
+        if self.data == "faces":
+            return dcign.FaceSource(faces.load_face_model(), cfg.image_size, tcfg.steps, seed=tcfg.seed,
+                                    device=device)
+        return dcign.ChairSource(chairs.load_chairs("train", "full"), cfg.image_size, tcfg.steps,
+                                 seed=tcfg.seed, device=device)
+
+    # -- checkpoints -----------------------------------------------------------------------------
+    @property
+    def last_path(self) -> Path:
+        return self.ckpt_dir() / "last.pt"
+
+    def checkpoint(self) -> dict | None:
+        p = self.last_path
+        return torch.load(p, map_location="cpu", weights_only=False, mmap=True) if p.is_file() else None
+
+    def status(self) -> Status:
+        st = self.checkpoint()
+        return Status(st["step"] if st else 0, self.train_config().steps, "steps")
+
+    def wall_time_s(self) -> float:
+        st = self.checkpoint()
+        return sum(h["seconds"] for h in st["history"]) if st else 0.0
+
+    def _match_generator(self, device: torch.device) -> None:
+        """Re-seed the saved noise generator from ``(seed, step)`` when ``last.pt`` was written
+        on another kind of device (a CPU generator's state does not load into a CUDA one)."""
+        st = self.checkpoint()
+        fresh = torch.Generator(device=device)
+        if st is None or st["gen"].numel() == fresh.get_state().numel():
+            return
+        seed = 10_007 * self.train_config().seed + 1 + 1_000_003 * st["step"]
+        st["gen"] = fresh.manual_seed(seed).get_state()
+        with atomic_file(self.last_path) as f:
+            torch.save(st, f)
+        notes = self.reseeded() + [{"step": st["step"], "device": device.type, "seed": seed}]
+        (self.ckpt_dir() / "reseeded.json").write_text(json.dumps(notes))
+        print(f"{self.name}: checkpoint of step {st['step']} came from another device type; noise "
+              f"generator re-seeded for {device.type} (seed {seed})", flush=True)
+
+    def reseeded(self) -> list[dict]:
+        """Where the noise generator was re-seeded on a switch of device (see above)."""
+        p = self.ckpt_dir() / "reseeded.json"
+        return json.loads(p.read_text()) if p.is_file() else []
+
+    def run(self, budget: Budget, device: torch.device, progress: bool = True) -> Status:
+        """Train (resuming from ``last.pt``) until done or the budget ends; a cut between the
+        trainer's checkpoints is saved at once, so no step is lost."""
+        if self.status().complete:
+            return self.status()
+        self.note_device(device)
+        self._match_generator(device)
+        with cuda_speed(device):
+            trainer = Trainer(self.model_config(), self.train_config(), self.source(device), self.ckpt_dir(), device)
+            try:
+                trainer.train(on_step=budget.check, progress=progress)
+            except OutOfBudget:
+                trainer.save()
+        return self.status()
+
+    # -- publishing ------------------------------------------------------------------------------
+    def trained_model(self, device: torch.device | str = "cpu") -> tuple[DCIGN, dict]:
+        """The checkpoint's network (fp32, eval mode, on ``device``) and the checkpoint."""
+        st = self.checkpoint()
+        if st is None:
+            raise RuntimeError(f"{self.name} has no checkpoint: run `python -m genrepro.train {self.name}`")
+        model = DCIGN(self.model_config())
+        model.load_state_dict({k: v.float() for k, v in st["model"].items()})
+        return model.to(device).eval(), st
+
+    def publish_files(self, out: Path, device: torch.device) -> dict[str, Any]:
+        from safetensors.torch import save_file
+
+        model, st = self.trained_model(device)
+        weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        dtype = "float32"
+        save_file(weights, str(out / WEIGHTS))
+        if (out / WEIGHTS).stat().st_size > MAX_FILE_BYTES:   # the full net is 15.8 MiB in fp32: fits
+            dtype = "float16"
+            save_file({k: v.half() for k, v in weights.items()}, str(out / WEIGHTS))
+        hist = st["history"]
+        last = hist[-1] if hist else {}
+        metrics: dict[str, Any] = {"steps": st["step"], "parameters": sum(v.numel() for v in weights.values()),
+                                   **{f"final_{k}": last.get(k) for k in ("loss", "bce", "kl")},
+                                   "final_loss_step": last.get("step")}
+        if self.data == "chairs":
+            metrics.update(self._chairs_test_mse(model))
+        return {"model": "genrepro.dcign.DCIGN", "weights": WEIGHTS, "weights_dtype": dtype,
+                "run": self.run_kind, "data": self.data, "dcign_config": asdict(self.model_config()),
+                "train_config": asdict(self.train_config()), "source": st["settings"]["source"],
+                "reseeded": self.reseeded(), "metrics": metrics, "history": hist}
+
+    def _chairs_test_mse(self, model: DCIGN) -> dict[str, Any]:
+        """§4.2's test reconstruction MSE per pixel on the held-out chairs, when prepared."""
+        from genrepro.data import chairs
+        from genrepro.data.prep import DataMissingError
+        from genrepro.dcign import reconstruction_mse
+
+        try:
+            test = chairs.load_chairs("test", "full")
+        except DataMissingError as e:
+            return {"test_mse": None, "test_mse_note": f"not computed: {e}"}
+        imgs = test.flat()[0]
+        mse = reconstruction_mse(model, imgs)
+        return {"test_mse": mse if math.isfinite(mse) else None, "test_images": int(len(imgs)),
+                "test_models": int(len(test.images))}
+
+
+def jobs() -> list[DCIGNJob]:
+    """The three DC-IGN jobs of the registry."""
+    return [DCIGNJob(name) for name in RUNS]
+
+
+__all__ = ["CUDA_SPEED", "DCIGNJob", "RUNS", "cuda_speed", "jobs"]

@@ -1,0 +1,263 @@
+"""Deep GMM jobs (van den Oord & Schrauwen 2014, §5): the Figure 4 sweep and Table 1.
+
+One job per net of Figure 4 — ``deepgmm-patches-<sizes>`` on 8×8 patches (4a) and
+``deepgmm-tiny-<sizes>`` on tiny images (4b), sizes bottom (z side) first, e.g.
+``deepgmm-patches-5-5-200`` — each fitted on the real BSDS300 data of the full profile (500,000
+training, 50,000 validation, 250,000 test) with its settings: hard-EM with the §3.3 heuristic,
+L-BFGS-B up to 1,000 iterations per node, up to 100 EM iterations, stopped after 5 without
+validation gain. A checkpoint after every EM iteration (parameters, assignments, records)
+makes a cut job resume with the same seeds and patience count as one uninterrupted fit.
+
+Table 1's rows are three more names, ``deepgmm-gmm``, ``deepgmm-2layer`` and
+``deepgmm-3layer``: running one runs the patch nets of its depth; publishing it publishes the
+net of that depth with the best exact validation log-likelihood among those fitted so far (the
+record lists every candidate and how far each got).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import save_file
+
+from genrepro import profiles
+from genrepro.data.prep import atomic_file
+from genrepro.deepgmm.distributed import model_from_state
+from genrepro.deepgmm.experiment import fit_until
+from genrepro.deepgmm.model import DeepGMM
+from genrepro.jobs.base import Budget, Job, Status
+
+CI_TEST = 2000   # the first test points, re-scored by a test on a CPU in seconds
+KINDS = {"patches": "Figure 4a (8×8 patches)", "tiny": "Figure 4b (tiny images)"}
+DEPTH_NAMES = {1: "deepgmm-gmm", 2: "deepgmm-2layer", 3: "deepgmm-3layer"}
+
+
+def splits(kind: str, device: torch.device | str = "cpu", profile: str = "full") -> dict[str, torch.Tensor]:
+    """The profile's BSDS300 train / valid / test sets of ``kind`` (never the stand-in)."""
+    from genrepro.data.patches import load_patches
+
+    return {k: torch.as_tensor(load_patches(k, profile, kind=kind, source="bsds300").x, device=device)
+            for k in ("train", "valid", "test")}
+
+
+def weights(model: DeepGMM) -> dict[str, torch.Tensor]:
+    """A, b and log π of every layer as flat named tensors (for safetensors)."""
+    st = model.state_dict()
+    out = {f"A{j}": a.contiguous() for j, a in enumerate(st["A"])}
+    out.update({f"b{j}": b.contiguous() for j, b in enumerate(st["b"])})
+    out["log_pi"] = st["log_pi"].cpu().contiguous()
+    return out
+
+
+def model_from_weights(t: dict[str, torch.Tensor], dim: int, layer_sizes: list[int], reg: float) -> DeepGMM:
+    k = len(layer_sizes)
+    return model_from_state({"dim": dim, "layer_sizes": tuple(layer_sizes), "factorised": False, "reg": reg,
+                             "A": [t[f"A{j}"] for j in range(k)], "b": [t[f"b{j}"] for j in range(k)],
+                             "log_pi": t["log_pi"]})
+
+
+class DeepGMMNet(Job):
+    """One net of the Figure 4 sweep."""
+
+    chapter = "deepgmm"
+    datasets = ("bsds300",)
+    seed = 0
+
+    def __init__(self, kind: str, layers: tuple[int, ...], profile: str = "full",
+                 data: dict[str, torch.Tensor] | None = None):
+        """``profile``: whose settings (the jobs use "full"); ``data``: train/valid/test tensors
+        to use instead of the profile's BSDS300 sets (tests)."""
+        self.kind, self.layers, self.profile, self._data = kind, tuple(layers), profile, data
+        self.name = f"deepgmm-{kind}-" + "-".join(map(str, layers))
+        self.description = f"Deep GMM {self.layers}, {KINDS[kind]}, BSDS300 500k"
+        # patch nets first (Table 1), shallow before deep, small before large
+        self.priority = 20 + (0 if kind == "patches" else 10) + len(layers)
+
+    def settings(self) -> tuple[Any, ...]:
+        return (self.kind, self.layers, dict(profiles.get("deepgmm", self.profile)),
+                dict(profiles.get("deepgmm_data", self.profile)), self.seed)
+
+    def code_modules(self) -> tuple[str, ...]:
+        # what the fit runs (the distributed variant and the chapter's helpers are left out)
+        return ("genrepro.deepgmm.model", "genrepro.deepgmm.fit", "genrepro.deepgmm.estep",
+                "genrepro.deepgmm.mstep", "genrepro.deepgmm.experiment", "genrepro.data.patches")
+
+    @property
+    def ckpt_path(self) -> Path:
+        return self.ckpt_dir() / "state.pt"
+
+    def checkpoint(self) -> dict | None:
+        p = self.ckpt_path
+        return torch.load(p, map_location="cpu", weights_only=False) if p.is_file() else None
+
+    def save(self, model: DeepGMM) -> None:
+        st = {"state": model.state_dict(), "history": model.history,
+              "paths": None if model._paths is None else model._paths.to(torch.int32).cpu()}
+        with atomic_file(self.ckpt_path) as f:
+            torch.save(st, f)
+
+    def status(self) -> Status:
+        S = profiles.get("deepgmm", self.profile)
+        st = self.checkpoint()
+        hist = st["history"] if st else []
+        converged = bool(hist) and hist[-1].get("stopped") == "patience"
+        return Status(len(hist), S.em_iterations, "EM iterations", converged=converged)
+
+    def wall_time_s(self) -> float:
+        st = self.checkpoint()
+        return sum(r["time_s"] for r in st["history"]) if st else 0.0
+
+    def restore(self, device: torch.device | str, train: torch.Tensor) -> DeepGMM:
+        S = profiles.get("deepgmm", self.profile)
+        st = self.checkpoint()
+        if st is None:
+            return DeepGMM(train.shape[1], self.layers, seed=self.seed, init_data=train, reg=S.reg, device=device)
+        model = model_from_state(st["state"], device=device)
+        model.history = st["history"]
+        model._paths = None if st["paths"] is None else st["paths"].to(device=device, dtype=torch.int64)
+        return model
+
+    def data(self, device: torch.device | str) -> dict[str, torch.Tensor]:
+        if self._data is not None:
+            return {k: v.to(device) for k, v in self._data.items()}
+        return splits(self.kind, device, self.profile)
+
+    def run(self, budget: Budget, device: torch.device, progress: bool = True) -> Status:
+        """Fit until converged, 100 EM iterations or the budget (checked after each iteration:
+        a call may overrun its budget by one EM iteration)."""
+        from genrepro import progress as prog
+
+        S = profiles.get("deepgmm", self.profile)
+        if self.status().complete:
+            return self.status()
+        self.note_device(device)
+        x = self.data(device)
+        model = self.restore(device, x["train"])
+        bar = prog.bar(progress, total=S.em_iterations, initial=len(model.history), desc=self.name, unit="EM it")
+
+        def step(m: DeepGMM, rec: dict) -> None:
+            self.save(m)
+            bar.update(1)
+            bar.set_postfix(valid=f"{rec['valid_best']:.2f}", switch=f"{rec['switch_rate']:.3f}")
+
+        fit_until(model, x["train"], x["valid"], S.em_iterations, S.patience, S.lbfgs_maxiter, seed=self.seed,
+                  warm_passes=S.warm_passes, restart_passes=S.restart_passes, time_limit_s=max(budget.left(), 0),
+                  callback=step, resume=list(model.history))
+        self.save(model)   # with the last record's stop reason
+        bar.close()
+        return self.status()
+
+    def evaluate(self, model: DeepGMM, x: dict[str, torch.Tensor]) -> dict[str, Any]:
+        """Exact log-likelihoods (all paths): mean valid, mean test ± s.e., and the mean over the
+        first :data:`CI_TEST` test points (what a test re-scores from the published weights)."""
+        ll = model.log_prob(x["test"]).double()
+        return {"valid": float(model.log_prob(x["valid"]).mean()), "test": float(ll.mean()),
+                "test_se": float(ll.std() / math.sqrt(len(ll))), "n_test": len(ll),
+                "ci_check": {"n_test": CI_TEST, "mean": float(ll[:CI_TEST].mean()),
+                             "se": float(ll[:CI_TEST].std() / math.sqrt(CI_TEST))}}
+
+    def publish_files(self, out: Path, device: torch.device) -> dict[str, Any]:
+        x = self.data(device)
+        model = self.restore(device, x["train"])
+        save_file(weights(model), str(out / "weights.safetensors"))
+        hist = model.history
+        return {"model": "genrepro.deepgmm.DeepGMM", "kind": self.kind, "layer_sizes": list(self.layers),
+                "dim": model.dim, "reg": model.reg,
+                "metrics": {**self.evaluate(model, x), "em_iterations": len(hist),
+                            "stopped": hist[-1].get("stopped", "interrupted")},
+                "history": hist}
+
+
+def sweep(kind: str) -> list[DeepGMMNet]:
+    """The nets of Figure 4 (a: ``"patches"``, b: ``"tiny"``): 1–3 layers × the top sizes."""
+    S = profiles.get("deepgmm", "full")
+    tops = S.fig4_tops if kind == "patches" else S.fig4_tiny_tops
+    return [DeepGMMNet(kind, (S.fig4_lower,) * (d - 1) + (t,)) for d in (1, 2, 3) for t in tops]
+
+
+class TableOnePick(Job):
+    """Table 1's row of one depth: the best net of that depth on validation."""
+
+    chapter = "deepgmm"
+    datasets = ("bsds300",)
+
+    def __init__(self, depth: int, candidates: list[DeepGMMNet] | None = None):
+        self.depth = depth
+        self.name = DEPTH_NAMES[depth]
+        self.priority = 19 + depth
+        self.candidates = candidates or [n for n in sweep("patches") if len(n.layers) == depth]
+        self.description = (f"Table 1: best of {len(self.candidates)} {depth}-layer patch nets on validation "
+                            f"({', '.join(n.name for n in self.candidates)})")
+
+    def settings(self) -> tuple[Any, ...]:
+        return tuple(n.tag() for n in self.candidates)
+
+    def code_modules(self) -> tuple[str, ...]:
+        return ()
+
+    def status(self) -> Status:
+        sts = [n.status() for n in self.candidates]
+        return Status(sum(s.complete for s in sts), len(sts), "nets complete", begun=any(s.done for s in sts))
+
+    def wall_time_s(self) -> float:
+        return sum(n.wall_time_s() for n in self.candidates)
+
+    def started(self) -> bool:
+        return any(n.started() for n in self.candidates)
+
+    def trained_on(self) -> str:
+        seen = {n.trained_on() for n in self.candidates if n.status().done}
+        return ", ".join(sorted(seen)) or "unknown"
+
+    def run(self, budget: Budget, device: torch.device, progress: bool = True) -> Status:
+        for net in self.candidates:
+            if not budget.spent() and not net.status().complete:
+                net.run(budget, device, progress)
+        return self.status()
+
+    def publish_files(self, out: Path, device: torch.device) -> dict[str, Any]:
+        x = self.candidates[0].data(device)
+        rows, best = [], None
+        for net in self.candidates:
+            st = net.status()
+            if not st.done:
+                rows.append({"net": net.name, "layer_sizes": list(net.layers), "status": st.state})
+                continue
+            model = net.restore(device, x["train"])
+            valid = float(model.log_prob(x["valid"]).mean())
+            rows.append({"net": net.name, "layer_sizes": list(net.layers), "status": st.state, "valid": valid,
+                         "em_iterations": st.done})
+            if best is None or valid > best[1]:
+                best = (net, valid, model)
+        if best is None:
+            raise RuntimeError(f"none of {self.name}'s nets has started: run `python -m genrepro.train {self.name}`")
+        net, _, model = best
+        save_file(weights(model), str(out / "weights.safetensors"))
+        return {"model": "genrepro.deepgmm.DeepGMM", "kind": "patches", "layer_sizes": list(net.layers),
+                "dim": model.dim, "reg": model.reg, "chosen": net.name, "candidates": rows,
+                "chosen_status": net.status().state,
+                "metrics": {**net.evaluate(model, x), "em_iterations": len(model.history),
+                            "stopped": model.history[-1].get("stopped", "interrupted")},
+                "history": model.history}
+
+
+def published_sweep(kind: str, root: Path | None = None) -> list[dict[str, Any]]:
+    """Figure 4's points as published: one row per net of :func:`sweep`, with its recorded
+    validation and test log-likelihoods, EM iterations and status, or ``published: False``."""
+    from genrepro import published
+
+    have = set(published.names(root))
+    rows = []
+    for net in sweep(kind):
+        row: dict[str, Any] = {"name": net.name, "layers": list(net.layers), "published": net.name in have}
+        if row["published"]:
+            rec = published.record(net.name, root)
+            m = rec["metrics"]
+            row.update(valid=m["valid"], test=m["test"], test_se=m["test_se"], iterations=m["em_iterations"],
+                       stopped=m["stopped"], status=rec["provenance"]["status"], complete=rec["provenance"]["complete"],
+                       trained_on=rec["provenance"]["trained_on"])
+        rows.append(row)
+    return rows

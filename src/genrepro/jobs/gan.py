@@ -1,0 +1,223 @@
+"""GAN jobs (Goodfellow et al. 2014, §5): the MNIST model and the TFD-size faces model.
+
+``gan-mnist`` trains ``mnist.yaml``'s model for the full profile's 300 epochs (validation Parzen
+every 5 epochs, best checkpoint kept) and publishes its best generator with the Table 1 score
+of ``parzen_ll.py``'s protocol, repeated over several sample seeds. ``gan-faces`` trains the
+TFD-size model (G ReLU 8000 → sigmoid 8000 → sigmoid 2304) on the rendered-faces stand-in; its
+generator (≈ 83 M parameters) does not fit the publishing cap, so it publishes its 10,000
+Parzen samples as uint8 and an interpolation grid instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+
+from genrepro import parzen, profiles
+from genrepro.gan.model import GANConfig, sample_noise
+from genrepro.gan.train import TrainConfig, Trainer
+from genrepro.jobs.base import Budget, Job, OutOfBudget, Status
+
+SAMPLE_SEEDS = (1, 2, 3, 4, 5)   # Parzen scores of the best checkpoint over these sample draws
+CI_CHECK = {"n_samples": 1000, "n_test": 500}   # a subset a test can re-score on a CPU in seconds
+
+
+def mnist_splits() -> dict[str, torch.Tensor]:
+    """MNIST as ``mnist.yaml``: train[0:50000], valid = train[50000:60000], the 10,000 test."""
+    from genrepro.data import mnist
+
+    data = mnist.load()
+    flat = lambda a: torch.as_tensor(a.reshape(len(a), -1), dtype=torch.float32) / 255.0  # noqa: E731
+    return {"train": flat(data.x_train[:50000]), "valid": flat(data.x_train[50000:]), "test": flat(data.x_test)}
+
+
+class GANJob(Job):
+    chapter = "gan"
+    seed = 0
+
+    def gan_config(self) -> GANConfig:
+        raise NotImplementedError
+
+    def train_config(self) -> TrainConfig:
+        raise NotImplementedError
+
+    def splits(self) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def settings(self) -> tuple[Any, ...]:
+        return (self.gan_config(), self.train_config())
+
+    def code_modules(self) -> tuple[str, ...]:
+        return ("genrepro.gan.model", "genrepro.gan.train")
+
+    def _checkpoint(self) -> dict | None:
+        p = self.ckpt_dir() / "last.pt"
+        return torch.load(p, map_location="cpu", weights_only=False) if p.is_file() else None
+
+    def status(self) -> Status:
+        st = self._checkpoint()
+        return Status(st["epoch"] if st else 0, self.train_config().epochs, "epochs")
+
+    def wall_time_s(self) -> float:
+        st = self._checkpoint()
+        return sum(h["seconds"] for h in st["history"]) if st else 0.0
+
+    def trainer(self, device: torch.device | str, x: dict[str, torch.Tensor] | None = None) -> Trainer:
+        x = x if x is not None else self.splits()
+        return Trainer(self.gan_config(), self.train_config(), x["train"], x["valid"], self.ckpt_dir(), device=device)
+
+    def run(self, budget: Budget, device: torch.device, progress: bool = True) -> Status:
+        """Train (resuming from ``last.pt``) until done or the budget ends. A cut inside an epoch
+        drops that epoch's unfinished steps: the checkpoint of the last whole epoch stays."""
+        self.note_device(device)
+        trainer = self.trainer(device)
+        try:
+            trainer.train(on_step=budget.check, progress=progress)
+        except OutOfBudget:
+            pass
+        return self.status()
+
+    def best_trainer(self, device: torch.device | str, x: dict[str, torch.Tensor]) -> tuple[Trainer, dict]:
+        trainer = self.trainer(device, x)
+        if not trainer.best_path.is_file():
+            raise RuntimeError(f"{self.name} has no validation score yet (first one after "
+                               f"{self.train_config().monitor_every} epochs): run it longer")
+        trainer.load(trainer.last_path)
+        return trainer, trainer.load_best()
+
+    def protocol(self) -> dict[str, int]:
+        """``parzen_ll.py``'s sizes (full profile): samples from G, validation and test examples."""
+        S = profiles.get("gan", "full")
+        return {"n_samples": S.parzen_samples, "n_valid": S.parzen_valid, "n_test": S.parzen_test}
+
+    def score(self, trainer: Trainer, x: dict[str, torch.Tensor], n_samples: int, n_valid: int,
+              n_test: int) -> list[dict]:
+        """``parzen_ll.py``'s protocol on the best G, once per seed of :data:`SAMPLE_SEEDS`."""
+        out = []
+        for s in SAMPLE_SEEDS:
+            r = parzen.evaluate(x["test"][:n_test], x["valid"][:n_valid], trainer.sample(n_samples, seed=s).cpu())
+            out.append({"sample_seed": s, "mean": r["mean"], "se": r["se"], "sigma": r["sigma"]})
+        return out
+
+
+class GANMnist(GANJob):
+    name = "gan-mnist"
+    description = "MNIST GAN, mnist.yaml (G 1200-1200 ReLU, D maxout 240×5 ×2), Table 1 / Figures 2–3"
+    priority = 10
+    datasets = ("mnist",)
+
+    def gan_config(self) -> GANConfig:
+        return GANConfig.mnist()
+
+    def train_config(self) -> TrainConfig:
+        S = profiles.get("gan", "full")
+        return TrainConfig(epochs=S.epochs, steps_per_epoch=S.steps_per_epoch, monitor_every=S.monitor_every,
+                           monitor_samples=S.monitor_samples, monitor_valid=S.monitor_valid, seed=self.seed)
+
+    def splits(self) -> dict[str, torch.Tensor]:
+        return mnist_splits()
+
+    def publish_files(self, out: Path, device: torch.device) -> dict[str, Any]:
+        x, n = self.splits(), self.protocol()
+        trainer, best = self.best_trainer(device, x)
+        save_file({k: v.detach().cpu().contiguous() for k, v in trainer.G.state_dict().items()}, str(out / "generator.safetensors"))
+        scores = self.score(trainer, x, **n)
+        means = np.array([s["mean"] for s in scores])
+        smp = trainer.sample(CI_CHECK["n_samples"], seed=scores[0]["sample_seed"]).cpu()
+        ci = parzen.log_likelihood(x["test"][:CI_CHECK["n_test"]], smp, scores[0]["sigma"])
+        return {
+            "model": "genrepro.gan.Generator", "gan_config": asdict(self.gan_config()),
+            "train_config": asdict(self.train_config()), "noise": "uniform on [-sqrt(3), sqrt(3)] (mnist.yaml)",
+            "metrics": {
+                "parzen_mean": scores[0]["mean"], "parzen_se": scores[0]["se"], "sigma": scores[0]["sigma"],
+                "sample_seed": scores[0]["sample_seed"], "parzen_by_sample_seed": scores,
+                "parzen_sample_seed_sd": float(means.std(ddof=1)) if len(means) > 1 else None,
+                "best_epoch": best["epoch"], "best_valid_parzen": best["valid_parzen"],
+                "protocol": n,
+            },
+            # test[:n_test] scored under the first n_samples of the same draw, at the chosen σ
+            "ci_check": {**CI_CHECK, "sample_seed": scores[0]["sample_seed"], "sigma": scores[0]["sigma"],
+                         "mean": float(np.mean(ci)), "se": float(np.std(ci) / np.sqrt(len(ci)))},
+            "history": trainer.history,
+        }
+
+
+def sample_grid(G: torch.nn.Module, noise_dim: int, rows: int, cols: int, seed: int) -> torch.Tensor:
+    """Figure 3's interpolations: ``rows`` straight lines in z, ``cols`` points each."""
+    gen = torch.Generator().manual_seed(seed)
+    a, b = sample_noise(rows, noise_dim, gen), sample_noise(rows, noise_dim, gen)
+    t = torch.linspace(0, 1, cols).view(1, cols, 1)
+    z = (a[:, None] * (1 - t) + b[:, None] * t).reshape(rows * cols, noise_dim)
+    with torch.no_grad():
+        return G(z)
+
+
+class GANMnistKMeans(Job):
+    """Theis et al. (2016, §3.2)'s k-means baseline under the same Parzen protocol: 10,000
+    centroids of the 50,000 training images score far above any generator, and 10,000 real
+    training images used as 'samples' score above the paper's GAN. One k-means fit (≈ 15 min on
+    2 CPU cores; it cannot be cut and resumed, so a call starts it only with ≥ 20 min left)."""
+
+    name = "gan-mnist-kmeans"
+    chapter = "gan"
+    description = "Theis et al. baselines of Table 1's protocol: k-means (10,000 centroids) and real images"
+    priority = 11
+    datasets = ("mnist",)
+    seed = 0
+    min_budget_s = 20 * 60
+
+    def settings(self) -> tuple[Any, ...]:
+        S = profiles.get("gan", "full")
+        return (S.kmeans_k, S.kmeans_fit, self.seed)
+
+    def code_modules(self) -> tuple[str, ...]:
+        return ("genrepro.gan.analysis",)
+
+    @property
+    def path(self) -> Path:
+        return self.ckpt_dir() / "centroids.npy"
+
+    def status(self) -> Status:
+        return Status(int(self.path.is_file()), 1, "k-means fits")
+
+    def wall_time_s(self) -> float:
+        p = self.ckpt_dir() / "seconds.txt"
+        return float(p.read_text()) if p.is_file() else 0.0
+
+    def run(self, budget: Budget, device: torch.device, progress: bool = True) -> Status:
+        import time
+
+        from genrepro.data.prep import atomic_file
+        from genrepro.gan import analysis
+
+        if self.status().complete or budget.left() < self.min_budget_s:
+            return self.status()
+        self.note_device(torch.device("cpu"))
+        S = profiles.get("gan", "full")
+        t = time.perf_counter()
+        cents = analysis.kmeans_centroids(mnist_splits()["train"][:S.kmeans_fit].numpy(), S.kmeans_k, seed=self.seed)
+        with atomic_file(self.path) as f:
+            np.save(f, cents)
+        (self.ckpt_dir() / "seconds.txt").write_text(f"{time.perf_counter() - t:.1f}")
+        return self.status()
+
+    def publish_files(self, out: Path, device: torch.device) -> dict[str, Any]:
+        S = profiles.get("gan", "full")
+        x = mnist_splits()
+        # fp16 keeps the file under the 16 MiB cap; the score below is of exactly these centroids
+        cents = torch.as_tensor(np.load(self.path)).half()
+        save_file({"centroids": cents}, str(out / "centroids.safetensors"))
+        perm = torch.randperm(50000, generator=torch.Generator().manual_seed(self.seed))[:S.parzen_samples]
+        score = lambda s: parzen.evaluate(x["test"][:S.parzen_test], x["valid"][:S.parzen_valid], s)  # noqa: E731
+        km, real = score(cents.float()), score(x["train"][perm])
+        keep = ("mean", "se", "sigma")
+        return {"model": "genrepro.gan.KMeansCentroids", "k": S.kmeans_k, "fit_on": S.kmeans_fit,
+                "metrics": {"kmeans": {k: km[k] for k in keep},
+                            "real_training_images": {"n": S.parzen_samples, "perm_seed": self.seed,
+                                                     **{k: real[k] for k in keep}}},
+                "history": []}

@@ -1,0 +1,164 @@
+"""Published paper-scale models: what the book renders from (``results/published/<name>/``).
+
+    >>> from genrepro import published
+    >>> published.names()                      # every published model
+    >>> G, record = published.load("gan-mnist")  # eval mode, on the CPU
+
+:func:`load` checks every file against the SHA-256 in the model's ``record.json`` and rebuilds
+the model from the configuration recorded there. A missing or altered file raises
+:class:`PublishedModelError`, whose message names the command that makes it again.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genrepro.jobs.base import RECORD, published_root, sha256_file
+
+
+class PublishedModelError(RuntimeError):
+    """A published model is missing, incomplete or altered."""
+
+
+def _root(root: Path | None) -> Path:
+    return Path(root) if root is not None else published_root()
+
+
+def names(root: Path | None = None) -> list[str]:
+    """The published models, sorted by name."""
+    r = _root(root)
+    return sorted(p.name for p in r.iterdir() if (p / RECORD).is_file()) if r.is_dir() else []
+
+
+def _remake(name: str) -> str:
+    return (f"run `python -m genrepro.train {name} --budget-min M` until it is far enough, then "
+            f"`python -m genrepro.train {name} --publish`")
+
+
+def record(name: str, root: Path | None = None) -> dict[str, Any]:
+    """The record of ``name``: metrics, history, provenance and file checksums."""
+    path = _root(root) / name / RECORD
+    if not path.is_file():
+        have = ", ".join(names(root)) or "none"
+        raise PublishedModelError(f"no published model {name!r} (have: {have}); {_remake(name)}")
+    return json.loads(path.read_text())
+
+
+def verified_file(name: str, filename: str, root: Path | None = None) -> Path:
+    """The path of one published file of ``name``, after checking its SHA-256."""
+    rec = record(name, root)
+    path = _root(root) / name / filename
+    if filename not in rec["files"]:
+        raise PublishedModelError(f"{name} publishes no file {filename!r} (it has {', '.join(rec['files'])})")
+    if not path.is_file():
+        raise PublishedModelError(f"{path} is missing; restore it with `git checkout -- {path}` or {_remake(name)}")
+    if sha256_file(path) != rec["files"][filename]:
+        raise PublishedModelError(f"{path} does not match the SHA-256 in its record (altered or truncated); "
+                                  f"restore it with `git checkout -- {path}` or {_remake(name)}")
+    return path
+
+
+def tensors(name: str, filename: str, root: Path | None = None) -> dict[str, torch.Tensor]:
+    """The verified tensors of one published safetensors file."""
+    from safetensors.torch import load_file
+
+    return load_file(str(verified_file(name, filename, root)))
+
+
+def _gan(name: str, rec: dict, root: Path | None) -> torch.nn.Module:
+    from genrepro.gan.model import GANConfig, Generator
+
+    cfg = rec["gan_config"]
+    G = Generator(GANConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}))
+    G.load_state_dict(tensors(name, "generator.safetensors", root))
+    return G
+
+
+def _centroids(name: str, rec: dict, root: Path | None) -> torch.Tensor:
+    return tensors(name, "centroids.safetensors", root)["centroids"].float()
+
+
+def _deepgmm(name: str, rec: dict, root: Path | None) -> Any:
+    from genrepro.jobs.deepgmm import model_from_weights
+
+    model = model_from_weights(tensors(name, "weights.safetensors", root), rec["dim"], rec["layer_sizes"], rec["reg"])
+    model.history = rec["history"]
+    return model
+
+
+def _dcign(name: str, rec: dict, root: Path | None) -> torch.nn.Module:
+    """A DC-IGN job's network (Kulkarni et al. 2015 §3), weights cast to float32."""
+    from genrepro.dcign.model import DCIGN, DCIGNConfig
+
+    cfg = rec["dcign_config"]
+    model = DCIGN(DCIGNConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}))
+    model.load_state_dict({k: v.float() for k, v in tensors(name, rec["weights"], root).items()})
+    return model
+
+
+def _faces_samples(name: str, rec: dict, root: Path | None) -> dict[str, Any]:
+    """``gan-faces``: its uint8 Parzen samples ``(n, 48, 48)`` and interpolation grid ``(rows, cols, 48, 48)``."""
+    import numpy as np
+
+    load = lambda f: np.load(verified_file(name, f, root), allow_pickle=False)  # noqa: E731
+    return {"samples": np.concatenate([load(f) for f in rec["samples"]["files"]]), "grid": load(rec["grid"]["file"])}
+
+
+_LOADERS = {"genrepro.gan.Generator": _gan, "genrepro.gan.KMeansCentroids": _centroids,
+            "genrepro.deepgmm.DeepGMM": _deepgmm,
+            "genrepro.dcign.DCIGN": _dcign, "genrepro.gan.FacesSamples": _faces_samples}
+
+
+def load(name: str, root: Path | None = None) -> tuple[Any, dict[str, Any]]:
+    """The published model ``name`` in eval mode on the CPU, with its record."""
+    rec = record(name, root)
+    for f in rec["files"]:           # every file, so an altered one is caught whatever is loaded
+        verified_file(name, f, root)
+    model = _LOADERS[rec["model"]](name, rec, root)
+    if isinstance(model, torch.nn.Module):
+        model = model.cpu().eval()
+    return model, rec
+
+
+def for_chapter(name: str, profile: str, train: bool = False, root: Path | None = None
+                ) -> tuple[Any, dict[str, Any]] | None:
+    """What a chapter renders from: in the full profile, the published ``name`` (model, record);
+    ``None`` in the quick profile, when the chapter is asked to ``train``, or when nothing is
+    published under that name (the chapter then trains, and says at what scale)."""
+    if profile != "full" or train or name not in names(root):
+        return None
+    return load(name, root)
+
+
+def scale_line(rec: dict[str, Any]) -> str:
+    """How a published model's numbers are labelled in the book: scale, device, time, date."""
+    p = rec["provenance"]
+    hours = p["wall_time_s"] / 3600
+    took = f"{hours:.1f} h" if hours >= 1 else f"{p['wall_time_s'] / 60:.0f} min"
+    return (f"{p['scale']}; trained on {p['trained_on']} in {took}; published model `{rec['name']}` "
+            f"({p['published'][:10]}, commit {p['git_commit'][:12]})")
+
+
+def scale_short(rec: dict[str, Any]) -> str:
+    """The short label beside a published model's numbers: its scale and the device that trained it."""
+    return f"{rec['provenance']['scale']}; {rec['provenance']['trained_on']}"
+
+
+def models_markdown(root: Path | None = None) -> str:
+    """The Status page's table of published models: status, scale, device, wall time."""
+    rows = ["| model | chapter | status | trained on | training time | files | published | commit |",
+            "|---|---|---|---|---|---|---|---|"]
+    for name in names(root):
+        rec = record(name, root)
+        p = rec["provenance"]
+        size = sum((_root(root) / name / f).stat().st_size for f in rec["files"]) / 2**20
+        rows.append(f"| `{name}` | {rec['chapter']} | {'complete' if p['complete'] else '**partial**'}: {p['status']} | "
+                    f"{p['trained_on']} | {p['wall_time_s'] / 3600:.2f} h | {size:.1f} MiB | {p['published'][:10]} | "
+                    f"`{p['git_commit'][:12]}` |")
+    if len(rows) == 2:
+        return "No model has been published yet (`python -m genrepro.train --list` shows the jobs)."
+    return "\n".join(rows)

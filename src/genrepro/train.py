@@ -1,0 +1,106 @@
+"""Paper-scale training jobs: ``python -m genrepro.train``.
+
+    python -m genrepro.train --list                      # every job and how far it is
+    python -m genrepro.train NAME [--budget-min M] [--device cpu|cuda] [--threads N]
+    python -m genrepro.train NAME --publish              # write results/published/NAME/
+    python -m genrepro.train --pending [--budget-min M]  # unfinished jobs in priority order
+
+A job runs the full profile's settings; each call trains until the job is done or the budget
+ends, and leaves a checkpoint that the next call resumes bit-identically (same device and
+thread count). Progress shows as a tqdm bar with an ETA.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import torch
+
+from genrepro import jobs, paths
+from genrepro.device import device_name, tune_cpu_allocator
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+HEADER = ("job", "chapter", "status", "published", "description")
+
+
+def job_rows() -> list[tuple[str, ...]]:
+    """Each job with its status here (from its checkpoint) and what is published of it."""
+    from genrepro import published
+
+    have, rows = set(published.names()), []
+    for job in jobs.registry().values():
+        pub = published.record(job.name)["provenance"]["status"] if job.name in have else "-"
+        rows.append((job.name, job.chapter, job.status().state + (" [GPU]" if job.gpu_only else ""), pub,
+                     job.description))
+    return rows
+
+
+def list_jobs() -> str:
+    """The ``--list`` table."""
+    return _table([HEADER, *job_rows()])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m genrepro.train", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("names", nargs="*", metavar="NAME", help="jobs to run or publish")
+    ap.add_argument("--list", action="store_true", help="list every job with its status")
+    ap.add_argument("--pending", action="store_true", help="run every unfinished job, in priority order")
+    ap.add_argument("--budget-min", type=float, default=60.0, help="wall-clock minutes for this call (all jobs)")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    ap.add_argument("--publish", action="store_true", help="publish the named jobs into results/published/")
+    args = ap.parse_args(argv)
+    if args.list:
+        print(list_jobs())
+        return 0
+    if not args.names and not args.pending:
+        ap.error("name a job (see --list), or pass --pending")
+    try:
+        selected = [jobs.get(n) for n in args.names]
+    except KeyError as e:
+        print(f"error: {e.args[0]}", file=sys.stderr)
+        return 2
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("error: --device cuda, but torch sees no CUDA device; use --device cpu", file=sys.stderr)
+        return 2
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    tune_cpu_allocator()
+    device = torch.device(args.device)
+    if args.pending:
+        selected += [j for j in jobs.registry().values() if not j.status().complete and j not in selected
+                     and (device.type == "cuda" or not j.gpu_only)]
+    if args.publish:
+        for job in selected:
+            jobs.write_published(job, device, command=f"python -m genrepro.train {job.name}")
+        return 0
+    budget = jobs.Budget(args.budget_min * 60)
+    os.environ.setdefault("GENREPRO_PROGRESS", "bar")
+    print(f"{len(selected)} job(s) on {device_name(device)}, budget {args.budget_min:g} min; "
+          f"checkpoints under {paths.display(paths.artifacts_dir() / 'jobs')}", flush=True)
+    for job in selected:
+        if budget.spent():
+            print(f"{job.name}: not run (budget spent)", flush=True)
+            continue
+        before = job.status()
+        if before.complete:
+            print(f"{job.name}: already {before.state}", flush=True)
+            continue
+        t = time.perf_counter()
+        after = job.run(budget, device)
+        print(f"{job.name}: {before.state} → {after.state} in {(time.perf_counter() - t) / 60:.1f} min"
+              + ("" if after.complete else "; run it again to resume"), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

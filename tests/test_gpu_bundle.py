@@ -1,0 +1,148 @@
+"""The GPU command (``python -m genrepro.gpu``): pack → run → unpack with a tiny DC-IGN job on the CPU."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from genrepro import gpu, gpu_run
+from genrepro.dcign import Batch, DCIGNConfig
+from genrepro.jobs import Budget, OutOfBudget
+from genrepro.jobs.dcign import DCIGNJob
+
+CPU = torch.device("cpu")
+TINY = DCIGNConfig(image_size=32, enc_channels=(4, 4), enc_kernel=3, dec_channels=(4, 4),
+                   dec_kernels=(3, 3, 5), latent_dim=200)     # as tests/test_jobs_dcign.py
+TRAIN = {"steps": 7, "checkpoint_every": 5, "log_every": 2}
+# what the GPU machine may lack, hidden from a subprocess (the bundle's stand-ins stay visible)
+BLOCKER = textwrap.dedent("""
+    import importlib.machinery, sys
+    BLOCKED = {"tqdm", "safetensors", "sklearn", "skimage", "trimesh", "papermill"}
+    PF = importlib.machinery.PathFinder
+    class Hiding:   # the path finder, blind to BLOCKED outside the bundle's stand-ins
+        @staticmethod
+        def find_spec(name, path=None, target=None):
+            if name in BLOCKED:
+                return PF.find_spec(name, [p for p in sys.path if p.endswith("shims")])
+            return PF.find_spec(name, path, target)
+        @staticmethod
+        def invalidate_caches():
+            PF.invalidate_caches()
+    sys.meta_path[:] = [Hiding if f is PF else f for f in sys.meta_path]
+""")
+
+
+
+class NoiseSource:
+    """Instant batches, a pure function of the step."""
+
+    def settings(self) -> dict:
+        return {"data": "noise"}
+
+    def batch(self, step: int) -> Batch:
+        return Batch(torch.rand(20, 1, 32, 32, generator=torch.Generator().manual_seed(step)), "AZ", [0])
+
+
+class StepBudget(Budget):
+    def __init__(self, stop: int):
+        super().__init__(seconds=1e9)
+        self.stop = stop
+
+    def check(self, step: int = 0, *_: object) -> None:
+        if step >= self.stop:
+            raise OutOfBudget
+
+
+class TinyJob(DCIGNJob):
+    def __init__(self):
+        super().__init__("dcign-faces", cfg=TINY, train=TRAIN, source=lambda job, device: NoiseSource())
+
+    def data_files(self) -> list[str]:
+        return ["tiny/x.npy"]
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "artifacts"))
+    monkeypatch.setenv("GENREPRO_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("GENREPRO_PROGRESS", "off")
+    (tmp_path / "data" / "tiny").mkdir(parents=True)
+    np.save(tmp_path / "data" / "tiny" / "x.npy", np.arange(10))
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield tmp_path
+    torch.set_num_threads(n)
+
+
+def quiet(msg: str) -> None:
+    pass
+
+
+def test_pack_refuses_what_does_not_fit_and_writes_nothing(env):
+    job = TinyJob()
+    job.run(StepBudget(2), CPU, progress=False)
+    reg = {job.name: job}
+    with pytest.raises(gpu.BundleTooLarge, match="source alone"):
+        gpu.pack(env / "b", limit=1000, registry=reg, log=quiet)
+    assert not (env / "b").exists()
+    src = gpu.pack(env / "b", limit=32 * gpu.MiB, registry=reg, log=quiet)["bytes"] - sum(
+        i["bytes"] for i in json.loads((env / "b" / gpu.BUNDLE_MANIFEST).read_text())["items"])
+    before = (env / "b" / gpu.BUNDLE_MANIFEST).read_bytes()
+    notes: list[str] = []
+    with pytest.raises(gpu.BundleTooLarge, match="nothing to carry"):
+        gpu.pack(env / "b", limit=src + 100, registry=reg, log=notes.append)   # the job's checkpoint is larger
+    assert any("left out" in n for n in notes)
+    assert (env / "b" / gpu.BUNDLE_MANIFEST).read_bytes() == before        # the earlier bundle is intact
+    with pytest.raises(KeyError, match="no job named"):
+        gpu.pack(env / "c", names=["nope"], registry=reg, log=quiet)
+
+
+def test_round_trip_continues_the_cpu_run_bit_identically(env, monkeypatch):
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(env / "whole"))
+    whole = TinyJob()
+    whole.run(Budget(1e9), CPU, progress=False)
+    reference = torch.load(whole.last_path, weights_only=False)
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(env / "artifacts"))
+
+    job = TinyJob()
+    job.run(StepBudget(3), CPU, progress=False)
+    reg = {job.name: job}
+    man = gpu.pack(env / "b", limit=32 * gpu.MiB, registry=reg, log=quiet)
+    assert [i["kind"] for i in man["items"]] == ["data", "checkpoint"] and man["jobs"][0]["status"][0] == 3
+    res = gpu_run.run(env / "b", env / "ret", minutes=1.0, device="cpu", registry=reg, log=quiet, work=env / "w")
+    r = res["jobs"][0]
+    assert (r["before"], r["after"], r["returns"]) == ("partial (3/7 steps)", "complete", "checkpoint")
+    assert (env / "w" / "data" / "tiny" / "x.npy").is_file() and not (env / "b" / "work").exists()
+    back = sorted(p.name for p in (env / "ret").iterdir())
+    assert back == ["dcign-faces.tgz.000", "manifest.json"] and len(back) <= gpu.RETURN_FILES
+    assert job.status().done == 3                                  # nothing local changed yet
+    assert gpu.unpack(env / "ret", registry=reg, log=quiet) == ["dcign-faces"]
+    assert job.status().complete
+    got = torch.load(job.last_path, weights_only=False)
+    assert all(torch.equal(got["model"][k], reference["model"][k]) for k in reference["model"])
+    notes: list[str] = []
+    assert gpu.unpack(env / "ret", registry=reg, log=notes.append) == []   # local is as far: kept
+    assert any("kept the local checkpoint" in n for n in notes)
+    part = env / "ret" / "dcign-faces.tgz.000"
+    part.write_bytes(part.read_bytes()[:-10])
+    with pytest.raises(ValueError, match="altered"):
+        gpu.unpack(env / "ret", force=True, registry=reg, log=quiet)
+
+
+def test_device_side_imports_without_tqdm_or_safetensors(env):
+    job = TinyJob()
+    gpu.pack(env / "b", limit=32 * gpu.MiB, registry={job.name: job}, log=quiet)
+    code = BLOCKER + "import runpy; runpy.run_module('genrepro.gpu', run_name='__main__')"
+    p = subprocess.run([sys.executable, "-c", code, "run", "--out", str(env / "ret"), "--device", "cpu",
+                        "--minutes", "1", "--bundle", str(env / "b")], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    res = json.loads((env / "ret" / gpu.RETURN_MANIFEST).read_text())
+    assert res["shimmed"] == ["tqdm", "safetensors"]
+    # the real registry's dcign-faces has the full profile's settings, not the tiny job's: not run
+    assert "differs from the packed" in res["jobs"][0]["note"]

@@ -1,0 +1,258 @@
+"""Paper-scale jobs: budget stops, bit-identical resume, publishing and loading (genrepro.jobs)."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from genrepro import jobs, published
+from genrepro.gan import GANConfig, TrainConfig
+from genrepro.jobs.base import Budget, Status, code_digest
+from genrepro.jobs.deepgmm import DeepGMMNet
+from genrepro.jobs.gan import GANMnist
+
+TINY = GANConfig(data_dim=16, noise_dim=4, g_hidden=(8, 8), d_units=(6, 6), d_pieces=2)
+
+
+class TinyGAN(GANMnist):
+    """gan-mnist's code path on 16-d toy data and a 4-epoch schedule."""
+
+    name = "tiny-gan"
+
+    def gan_config(self):
+        return TINY
+
+    def train_config(self):
+        return TrainConfig(epochs=4, steps_per_epoch=5, batch_size=20, monitor_every=2, monitor_samples=50,
+                           monitor_valid=20, seed=1)
+
+    def splits(self):
+        g = torch.Generator().manual_seed(0)
+        x = torch.rand(300, 16, generator=g)
+        return {"train": x[:200], "valid": x[200:250], "test": x[250:]}
+
+    def protocol(self):
+        return {"n_samples": 100, "n_valid": 20, "n_test": 30}
+
+
+@pytest.fixture
+def artifacts(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "artifacts"))
+    return tmp_path
+
+
+def _weights(job):
+    st = torch.load(job.ckpt_dir() / "last.pt", weights_only=False)
+    return torch.cat([v.flatten() for v in st["G"].values()] + [v.flatten() for v in st["D"].values()])
+
+
+def test_status_labels():
+    assert Status(0, 300, "epochs").state == "not started"
+    assert Status(120, 300, "epochs").state == "partial (120/300 epochs)"
+    assert Status(120, 300, "epochs").label() == "paper settings, partial: 120/300 epochs"
+    assert Status(300, 300, "epochs").complete and Status(300, 300, "epochs").label() == "paper settings, complete"
+    assert Status(12, 100, "EM iterations", converged=True).state.startswith("complete (stopped on validation")
+
+
+def test_budget_stop_then_resume_matches_uninterrupted(artifacts, monkeypatch):
+    job = TinyGAN()
+    cpu = torch.device("cpu")
+    ticks = iter(range(10_000))
+    budget = Budget(seconds=7)            # a clock that advances one "second" a step: cut after 7 steps
+    monkeypatch.setattr(budget, "left", lambda: 7 - next(ticks))
+    st = job.run(budget, cpu, progress=False)
+    assert st.done == 1 and not st.complete        # epoch 2 was cut mid-way: epoch 1's checkpoint stays
+    assert job.run(Budget(3600), cpu, progress=False).complete
+    cut = _weights(job)
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(artifacts / "other"))
+    assert job.run(Budget(3600), cpu, progress=False).complete
+    assert torch.equal(cut, _weights(job))
+
+
+def test_code_digest_tracks_module_source(tmp_path, monkeypatch):
+    pkg = tmp_path / "digestpkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("x = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before, whole = code_digest("digestpkg.a"), code_digest("digestpkg")
+    (pkg / "__init__.py").write_text("# changed\n")
+    assert code_digest("digestpkg.a") == before and code_digest("digestpkg") != whole
+    (pkg / "a.py").write_text("x = 2\n")
+    assert code_digest("digestpkg.a") != before
+    with pytest.raises(ValueError, match="no module"):
+        code_digest("digestpkg.nope")
+
+
+def test_publish_load_verify(artifacts):
+    job = TinyGAN()
+    root = artifacts / "published"
+    with pytest.raises(RuntimeError, match="has not started"):
+        jobs.write_published(job, torch.device("cpu"), "cmd", root=root, log=lambda m: None)
+    job.run(Budget(3600), torch.device("cpu"), progress=False)
+    jobs.write_published(job, torch.device("cpu"), "python -m genrepro.train tiny-gan", root=root, log=lambda m: None)
+    assert published.names(root) == ["tiny-gan"]
+    G, rec = published.load("tiny-gan", root)
+    assert not G.training and rec["provenance"]["complete"] and rec["provenance"]["done"] == 4
+    assert rec["metrics"]["best_epoch"] in (2, 4) and len(rec["metrics"]["parzen_by_sample_seed"]) == 5
+    assert [h["epoch"] for h in rec["history"]] == [1, 2, 3, 4]
+    # the published generator is the best checkpoint's: same samples as the trainer's G
+    trainer, _ = job.best_trainer("cpu", job.splits())
+    z = torch.rand(7, 4)
+    assert torch.equal(G(z), trainer.G.eval()(z))
+    # an altered weight file is refused, naming the command that remakes it
+    f = root / "tiny-gan" / "generator.safetensors"
+    data = bytearray(f.read_bytes())
+    data[-1] ^= 1
+    f.write_bytes(bytes(data))
+    with pytest.raises(published.PublishedModelError, match="python -m genrepro.train tiny-gan --publish"):
+        published.load("tiny-gan", root)
+    f.unlink()
+    with pytest.raises(published.PublishedModelError, match="missing"):
+        published.load("tiny-gan", root)
+    with pytest.raises(published.PublishedModelError, match="no published model 'nope'"):
+        published.load("nope", root)
+
+
+def test_publish_failure_keeps_previous(artifacts, monkeypatch):
+    job = TinyGAN()
+    root = artifacts / "published"
+    job.run(Budget(3600), torch.device("cpu"), progress=False)
+    jobs.write_published(job, torch.device("cpu"), "cmd", root=root, log=lambda m: None)
+    before = (root / "tiny-gan" / "record.json").read_text()
+
+    def boom(out, device):
+        (out / "half.bin").write_bytes(b"x")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(job, "publish_files", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        jobs.write_published(job, torch.device("cpu"), "cmd", root=root, log=lambda m: None)
+    assert (root / "tiny-gan" / "record.json").read_text() == before
+    assert sorted(p.name for p in root.iterdir()) == ["tiny-gan"]
+
+
+def _blobs(n, seed):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 3, (4, 3))
+    return torch.as_tensor(centres[rng.integers(0, 4, n)] + rng.normal(0, 0.5, (n, 3)))
+
+
+BLOBS = {"train": _blobs(400, 0), "valid": _blobs(100, 1), "test": _blobs(100, 2)}
+
+
+def test_deepgmm_budget_resume_bit_identical(artifacts, monkeypatch):
+    job = DeepGMMNet("patches", (2, 3), profile="quick", data=BLOBS)   # quick: 4 EM iterations, L-BFGS 30
+    cpu = torch.device("cpu")
+    st = job.run(Budget(0), cpu, progress=False)   # spent budget: stops after one iteration
+    assert st.done == 1 and st.state == "partial (1/4 EM iterations)"
+    assert job.run(Budget(3600), cpu, progress=False).complete
+    resumed = torch.load(job.ckpt_path, weights_only=False)
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(artifacts / "other"))
+    job.run(Budget(3600), cpu, progress=False)
+    whole = torch.load(job.ckpt_path, weights_only=False)
+    for k in ("A", "b"):
+        assert all(torch.equal(a, b) for a, b in zip(resumed["state"][k], whole["state"][k]))
+    assert torch.equal(resumed["state"]["log_pi"], whole["state"]["log_pi"])
+    assert [r["valid_best"] for r in resumed["history"]] == [r["valid_best"] for r in whole["history"]]
+
+
+def test_cli_list_and_unknown_job():
+    out = subprocess.run([sys.executable, "-m", "genrepro.train", "--list"], capture_output=True, text=True, check=True)
+    lines = out.stdout.splitlines()
+    assert lines[0].split()[:4] == ["job", "chapter", "status", "published"]
+    names = [ln.split()[0] for ln in lines[1:]]
+    for name in ("gan-mnist", "deepgmm-gmm", "deepgmm-2layer", "deepgmm-3layer", "deepgmm-patches-5-5-200",
+                 "deepgmm-tiny-10"):
+        assert name in names
+    bad = subprocess.run([sys.executable, "-m", "genrepro.train", "nope"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "no job named 'nope'" in bad.stderr and "--list" in bad.stderr
+
+
+def test_published_records_are_consistent():
+    """Every model in results/published/ loads, verifies and names its scale and device."""
+    for name in published.names():
+        rec = published.record(name)
+        prov = rec["provenance"]
+        assert prov["trained_on"] and prov["scale"].startswith("paper settings")
+        assert prov["complete"] == (prov["status"].startswith("complete"))
+        model, _ = published.load(name)
+        assert model is not None
+        assert json.dumps(rec["metrics"])
+
+
+def _published(model_kind):
+    return [n for n in published.names() if published.record(n)["model"] == model_kind]
+
+
+def test_the_book_publishes_the_mnist_gan():
+    assert "gan-mnist" in published.names(), "results/published/gan-mnist is missing: the book renders from it"
+
+
+@pytest.mark.parametrize("name", _published("genrepro.gan.Generator"))
+def test_published_gan_reproduces_its_recorded_parzen_subset(name):
+    from genrepro import parzen
+    from genrepro.gan import analysis
+    from genrepro.jobs.gan import mnist_splits
+
+    G, rec = published.load(name)
+    ci = rec["ci_check"]
+    x = mnist_splits()
+    ll = parzen.log_likelihood(x["test"][:ci["n_test"]], analysis.sample(G, ci["n_samples"], seed=ci["sample_seed"]),
+                               ci["sigma"])
+    assert abs(float(np.mean(ll)) - ci["mean"]) < 0.01 * ci["se"]
+
+
+@pytest.fixture(scope="module")
+def bsds300_test(tmp_path_factory):
+    """The full profile's BSDS300 test patches of a kind: from data/bsds300, else prepared from ../shared."""
+    from pathlib import Path
+
+    from genrepro.data import bsds300
+    from genrepro.data.patches import load_patches
+
+    path = None
+    if not bsds300.is_prepared():
+        shared = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "BSDS300"
+        if not shared.is_dir():
+            pytest.skip("BSDS300 is neither prepared (data_prep/bsds300.py --source …) nor in ../shared/data")
+        path = bsds300.prepare(shared, out=tmp_path_factory.mktemp("bsds") / "bsds300", log=lambda m: None)
+    return lambda kind: load_patches("test", "full", kind=kind, source="bsds300", path=path).x
+
+
+@pytest.mark.parametrize("name", _published("genrepro.deepgmm.DeepGMM"))
+def test_published_deepgmm_reproduces_its_recorded_test_subset(name, bsds300_test):
+    model, rec = published.load(name)
+    ci = rec["metrics"]["ci_check"]
+    x = bsds300_test(rec["kind"])[:ci["n_test"]]
+    ll = model.log_prob(torch.as_tensor(x, dtype=torch.float64))
+    assert abs(float(ll.mean()) - ci["mean"]) < 0.01 * ci["se"]
+
+
+def test_table1_pick_publishes_the_best_started_net_on_validation(artifacts):
+    from genrepro.jobs.deepgmm import TableOnePick
+
+    nets = [DeepGMMNet("patches", (1,), profile="quick", data=BLOBS),
+            DeepGMMNet("patches", (4,), profile="quick", data=BLOBS),
+            DeepGMMNet("patches", (8,), profile="quick", data=BLOBS)]
+    pick = TableOnePick(1, candidates=nets)
+    root, cpu = artifacts / "published", torch.device("cpu")
+    assert pick.status().state == "not started"
+    with pytest.raises(RuntimeError, match="has not started"):
+        jobs.write_published(pick, cpu, "cmd", root=root, log=lambda m: None)
+    nets[0].run(Budget(3600), cpu, progress=False)
+    nets[1].run(Budget(0), cpu, progress=False)         # one EM iteration: partial
+    assert pick.status().state == "partial (1/3 nets complete)"
+    jobs.write_published(pick, cpu, "cmd", root=root, log=lambda m: None)
+    model, rec = published.load("deepgmm-gmm", root)
+    valids = {c["net"]: c["valid"] for c in rec["candidates"] if "valid" in c}
+    assert set(valids) == {nets[0].name, nets[1].name}
+    assert rec["chosen"] == max(valids, key=valids.get) and list(model.layer_sizes) == rec["layer_sizes"]
+    assert [c["status"] for c in rec["candidates"] if c["net"] == nets[2].name] == ["not started"]
+    assert not rec["provenance"]["complete"] and rec["provenance"]["scale"].startswith("paper settings, partial")
+    # the published weights give the recorded test score
+    ll = model.log_prob(BLOBS["test"]).double()
+    assert abs(float(ll.mean()) - rec["metrics"]["test"]) < 1e-9

@@ -1,0 +1,149 @@
+"""DC-IGN jobs (Kulkarni et al. 2015 §3.2, §4): budget cuts, resume, publishing, loading."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from genrepro import published
+from genrepro.dcign import Batch, DCIGNConfig
+from genrepro.jobs import Budget, OutOfBudget, write_published
+from genrepro.jobs.dcign import DCIGNJob
+
+# 32 px: 32 →(3) 30 → 15 →(3) 13 → 6; decoder 6 → 12 →(3) 10 → 20 →(3) 18 → 36 →(5) 32 (as test_dcign)
+TINY = DCIGNConfig(image_size=32, enc_channels=(4, 4), enc_kernel=3, dec_channels=(4, 4),
+                   dec_kernels=(3, 3, 5), latent_dim=200)
+TRAIN = {"steps": 7, "checkpoint_every": 5, "log_every": 2}
+CPU = torch.device("cpu")
+
+
+class NoiseSource:
+    """Batches that are a pure function of (seed, step), like the real sources, but instant."""
+
+    def __init__(self, size: int, seed: int = 0):
+        self.size, self.seed = size, seed
+
+    def settings(self) -> dict:
+        return {"data": "noise", "size": self.size, "seed": self.seed}
+
+    def batch(self, step: int) -> Batch:
+        g = torch.Generator().manual_seed(1000 * self.seed + step)
+        az = step % 3 == 0
+        return Batch(torch.rand(20, 1, self.size, self.size, generator=g), "AZ" if az else "SHAPE",
+                     [0] if az else list(range(3, 200)))
+
+
+def tiny_job(name: str = "dcign-faces") -> DCIGNJob:
+    return DCIGNJob(name, cfg=TINY, train=TRAIN, source=lambda job, device: NoiseSource(32))
+
+
+class StepBudget(Budget):
+    """Runs out once training reaches ``stop`` steps (a deterministic cut for tests)."""
+
+    def __init__(self, stop: int):
+        super().__init__(seconds=1e9)
+        self.stop = stop
+
+    def check(self, step: int = 0, *_: object) -> None:
+        if step >= self.stop:
+            raise OutOfBudget
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "artifacts"))
+    monkeypatch.setenv("GENREPRO_DATA", str(tmp_path / "data"))     # nothing prepared there
+    monkeypatch.setenv("GENREPRO_PROGRESS", "off")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _final(job: DCIGNJob) -> dict:
+    return torch.load(job.last_path, map_location="cpu", weights_only=False)
+
+
+def _same_run(a: dict, b: dict) -> None:
+    assert a["step"] == b["step"]
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+    for sa, sb in zip(a["opt"]["state"].values(), b["opt"]["state"].values()):
+        assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert torch.equal(a["gen"], b["gen"])
+    strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731
+    assert strip(a["history"]) == strip(b["history"])
+
+
+def test_budget_cut_between_checkpoints_resumes_bit_identically(tmp_path, monkeypatch):
+    whole = tiny_job()
+    assert whole.run(Budget(1e9), CPU, progress=False).complete
+    reference = _final(whole)
+
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "cut"))
+    job = tiny_job()
+    st = job.run(StepBudget(3), CPU, progress=False)   # before the trainer's own checkpoint at 5
+    assert (st.done, st.total, st.unit) == (3, 7, "steps") and not st.complete
+    assert _final(job)["step"] == 3 and job.status().state == "partial (3/7 steps)"
+    assert job.run(StepBudget(6), CPU, progress=False).done == 6
+    assert job.run(Budget(1e9), CPU, progress=False).complete
+    _same_run(_final(job), reference)
+    assert job.run(Budget(1e9), CPU, progress=False).done == 7   # complete: a no-op
+
+
+def test_checkpoint_from_another_device_type_is_reseeded_not_refused():
+    job = tiny_job()
+    job.run(StepBudget(2), CPU, progress=False)
+    st = _final(job)
+    st["gen"] = torch.zeros(16, dtype=torch.uint8)   # the size of a CUDA generator's state
+    torch.save(st, job.last_path)
+    assert job.run(Budget(1e9), CPU, progress=False).complete
+    assert job.reseeded()[0]["step"] == 2 and job.reseeded()[0]["device"] == "cpu"
+
+
+def test_settings_tag_is_the_same_on_every_device_and_differs_between_runs():
+    faces, base = DCIGNJob("dcign-faces"), DCIGNJob("dcign-baseline")
+    tc = faces.train_config()
+    assert tc.amp and tc.channels_last and tc.clamp and not base.train_config().clamp
+    assert faces.tag() != base.tag() != DCIGNJob("dcign-chairs").tag()
+    assert faces.tag() == DCIGNJob("dcign-faces").tag()
+    assert faces.data_files() == ["faces/manifest.json", "faces/face_model.npz"]
+    with pytest.raises(ValueError, match="known"):
+        DCIGNJob("dcign-cars")
+
+
+def test_publish_and_load_round_trip(tmp_path):
+    job = tiny_job()
+    job.run(StepBudget(4), CPU, progress=False)
+    root = tmp_path / "published"
+    write_published(job, CPU, "python -m genrepro.train dcign-faces", root=root, log=lambda s: None)
+    model, rec = published.load("dcign-faces", root=root)
+    assert rec["model"] == "genrepro.dcign.DCIGN" and rec["weights_dtype"] == "float32"
+    assert rec["provenance"]["status"] == "partial (4/7 steps)" and not rec["provenance"]["complete"]
+    assert rec["metrics"]["steps"] == 4 and rec["metrics"]["final_loss"] == rec["history"][-1]["loss"]
+    assert rec["dcign_config"]["image_size"] == 32 and rec["train_config"]["amp"] is True
+    mine, _ = job.trained_model()
+    x = torch.rand(3, 1, 32, 32, generator=torch.Generator().manual_seed(1))
+    assert not model.training and model.mu.weight.dtype == torch.float32
+    assert torch.equal(model.encode(x)[0], mine.encode(x)[0])
+
+
+def test_altered_weights_are_rejected(tmp_path):
+    job = tiny_job()
+    job.run(StepBudget(2), CPU, progress=False)
+    root = tmp_path / "published"
+    target = write_published(job, CPU, "cmd", root=root, log=lambda s: None)
+    f = target / "model.safetensors"
+    data = bytearray(f.read_bytes())
+    data[-1] ^= 0xFF
+    f.write_bytes(bytes(data))
+    with pytest.raises(published.PublishedModelError, match="SHA-256"):
+        published.load("dcign-faces", root=root)
+
+
+def test_chairs_job_publishes_without_prepared_test_chairs(tmp_path):
+    job = tiny_job("dcign-chairs")
+    job.run(StepBudget(2), CPU, progress=False)
+    write_published(job, CPU, "cmd", root=tmp_path / "pub", log=lambda s: None)
+    rec = published.record("dcign-chairs", root=tmp_path / "pub")
+    assert rec["metrics"]["test_mse"] is None and "data_prep/chairs.py" in rec["metrics"]["test_mse_note"]
