@@ -9,8 +9,8 @@
 whose hash names the checkpoints), stand-ins for ``tqdm`` and ``safetensors`` used only where
 those are not installed, and one ``.tgz`` per item: the prepared data each carried job reads and
 its current checkpoint folder (``artifacts/jobs/<name>/<tag>``), so a GPU run continues a CPU run.
-The carried jobs are the unfinished GPU-worthy ones (``gpu_only``, and the GANs) in priority order
-(``--jobs`` names others). The device tool moves the working tree and carried folders up to
+The carried jobs are the unfinished GPU-worthy ones: first the ``gpu_only`` ones (a CPU cannot
+train them), then the GANs, each group in priority order (``--jobs`` names others). The device tool moves the working tree and carried folders up to
 64 MiB together, so the bundle may use 64 MiB less the working tree; over that, the
 lowest-priority jobs are left out (each whole, with a note), and if even the source does not
 fit, ``pack`` stops with an error and leaves any earlier ``.gpu/`` as it was.
@@ -159,7 +159,8 @@ def _select(names: list[str] | None, registry: dict[str, Any]) -> list[Any]:
         if unknown:
             raise KeyError(f"no job named {', '.join(unknown)}; see `python -m genrepro.train --list`")
         return [j for j in registry.values() if j.name in names]
-    return [j for j in registry.values() if gpu_worthy(j) and not j.status().complete]
+    pending = [j for j in registry.values() if gpu_worthy(j) and not j.status().complete]
+    return sorted(pending, key=lambda j: not j.gpu_only)   # what a CPU cannot do first, then priority
 
 
 def pack(out: Path | str = ".gpu", names: list[str] | None = None, limit: int | None = None,

@@ -105,6 +105,17 @@ class GANJob(Job):
         return out
 
 
+    @staticmethod
+    def parzen_metrics(scores: list[dict], best: dict, protocol: dict[str, int]) -> dict[str, Any]:
+        """The record's metrics: the first sample seed's score (Table 1's row), the spread over
+        sample seeds, and the best checkpoint's epoch and validation score."""
+        means = np.array([s["mean"] for s in scores])
+        return {"parzen_mean": scores[0]["mean"], "parzen_se": scores[0]["se"], "sigma": scores[0]["sigma"],
+                "sample_seed": scores[0]["sample_seed"], "parzen_by_sample_seed": scores,
+                "parzen_sample_seed_sd": float(means.std(ddof=1)) if len(means) > 1 else None,
+                "best_epoch": best["epoch"], "best_valid_parzen": best["valid_parzen"], "protocol": protocol}
+
+
 class GANMnist(GANJob):
     name = "gan-mnist"
     description = "MNIST GAN, mnist.yaml (G 1200-1200 ReLU, D maxout 240×5 ×2), Table 1 / Figures 2–3"
@@ -127,34 +138,17 @@ class GANMnist(GANJob):
         trainer, best = self.best_trainer(device, x)
         save_file({k: v.detach().cpu().contiguous() for k, v in trainer.G.state_dict().items()}, str(out / "generator.safetensors"))
         scores = self.score(trainer, x, **n)
-        means = np.array([s["mean"] for s in scores])
         smp = trainer.sample(CI_CHECK["n_samples"], seed=scores[0]["sample_seed"]).cpu()
         ci = parzen.log_likelihood(x["test"][:CI_CHECK["n_test"]], smp, scores[0]["sigma"])
         return {
             "model": "genrepro.gan.Generator", "gan_config": asdict(self.gan_config()),
             "train_config": asdict(self.train_config()), "noise": "uniform on [-sqrt(3), sqrt(3)] (mnist.yaml)",
-            "metrics": {
-                "parzen_mean": scores[0]["mean"], "parzen_se": scores[0]["se"], "sigma": scores[0]["sigma"],
-                "sample_seed": scores[0]["sample_seed"], "parzen_by_sample_seed": scores,
-                "parzen_sample_seed_sd": float(means.std(ddof=1)) if len(means) > 1 else None,
-                "best_epoch": best["epoch"], "best_valid_parzen": best["valid_parzen"],
-                "protocol": n,
-            },
+            "metrics": self.parzen_metrics(scores, best, n),
             # test[:n_test] scored under the first n_samples of the same draw, at the chosen σ
             "ci_check": {**CI_CHECK, "sample_seed": scores[0]["sample_seed"], "sigma": scores[0]["sigma"],
                          "mean": float(np.mean(ci)), "se": float(np.std(ci) / np.sqrt(len(ci)))},
             "history": trainer.history,
         }
-
-
-def sample_grid(G: torch.nn.Module, noise_dim: int, rows: int, cols: int, seed: int) -> torch.Tensor:
-    """Figure 3's interpolations: ``rows`` straight lines in z, ``cols`` points each."""
-    gen = torch.Generator().manual_seed(seed)
-    a, b = sample_noise(rows, noise_dim, gen), sample_noise(rows, noise_dim, gen)
-    t = torch.linspace(0, 1, cols).view(1, cols, 1)
-    z = (a[:, None] * (1 - t) + b[:, None] * t).reshape(rows * cols, noise_dim)
-    with torch.no_grad():
-        return G(z)
 
 
 class GANMnistKMeans(Job):

@@ -33,9 +33,10 @@ import numpy as np
 import torch
 
 from genrepro import paths, profiles
+from genrepro.gan import analysis
 from genrepro.gan.model import GANConfig
 from genrepro.gan.train import TrainConfig
-from genrepro.jobs.gan import GANJob, sample_grid
+from genrepro.jobs.gan import GANJob
 
 SAMPLE_ROWS = 6_000            # samples a file: 6,000 × 2,304 bytes = 13.2 MiB (< 16 MiB)
 GRID = {"rows": 10, "cols": 12, "seed": 3}   # Figure 3: 10 lines in z, 12 points each
@@ -156,10 +157,8 @@ class GANFaces(GANJob):
         for i, start in enumerate(range(0, len(samples), SAMPLE_ROWS)):
             files.append(f"samples-{i}.npy")
             np.save(out / files[-1], samples[start:start + SAMPLE_ROWS].reshape(-1, side, side))
-        G = trainer.G.cpu().eval()   # sample_grid draws z on the CPU
-        grid = to_uint8(sample_grid(G, self.gan_config().noise_dim, GRID["rows"], GRID["cols"], GRID["seed"]))
+        grid = to_uint8(analysis.interpolate(trainer.G.cpu(), GRID["rows"], GRID["cols"], GRID["seed"]))
         np.save(out / "grid.npy", grid.reshape(GRID["rows"], GRID["cols"], side, side))
-        means = np.array([s["mean"] for s in scores])
         images = self.images()
         return {
             "model": "genrepro.gan.FacesSamples", "gan_config": asdict(self.gan_config()),
@@ -171,12 +170,6 @@ class GANFaces(GANJob):
             "data": {"dataset": "rendered faces (stand-in for TFD)", "n_train": len(x["train"]),
                      "n_valid": len(x["valid"]), "n_test": len(x["test"]), "split_seed": self.seed,
                      "images_sha256": hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()},
-            "metrics": {
-                "parzen_mean": first["mean"], "parzen_se": first["se"], "sigma": first["sigma"],
-                "sample_seed": first["sample_seed"], "parzen_by_sample_seed": scores,
-                "parzen_sample_seed_sd": float(means.std(ddof=1)) if len(means) > 1 else None,
-                "best_epoch": best["epoch"], "best_valid_parzen": best["valid_parzen"],
-                "protocol": n,
-            },
+            "metrics": self.parzen_metrics(scores, best, n),
             "history": trainer.history,
         }
