@@ -13,8 +13,9 @@ import torch
 
 from genrepro import gpu, gpu_run
 from genrepro.dcign import Batch, DCIGNConfig
-from genrepro.jobs import Budget, OutOfBudget
+from genrepro.jobs import Budget
 from genrepro.jobs.dcign import DCIGNJob
+from test_jobs_dcign import StepBudget
 
 CPU = torch.device("cpu")
 TINY = DCIGNConfig(image_size=32, enc_channels=(4, 4), enc_kernel=3, dec_channels=(4, 4),
@@ -49,14 +50,6 @@ class NoiseSource:
         return Batch(torch.rand(20, 1, 32, 32, generator=torch.Generator().manual_seed(step)), "AZ", [0])
 
 
-class StepBudget(Budget):
-    def __init__(self, stop: int):
-        super().__init__(seconds=1e9)
-        self.stop = stop
-
-    def check(self, step: int = 0, *_: object) -> None:
-        if step >= self.stop:
-            raise OutOfBudget
 
 
 class TinyJob(DCIGNJob):

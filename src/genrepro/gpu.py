@@ -35,7 +35,6 @@ pending job in priority order, plus any later one whose work still fits; pass ``
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import subprocess
@@ -48,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from genrepro import paths
-from genrepro.data.prep import atomic_dir
+from genrepro.data.prep import atomic_dir, sha256_file
 
 MiB = 2**20
 CARRY_LIMIT = 64 * MiB                  # the device tool's working tree + carried folders
@@ -66,14 +65,6 @@ def _log(msg: str) -> None:
 
 def _mib(n: float) -> str:
     return f"{n / MiB:.1f} MiB"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _tgz(path: Path, members: list[tuple[Path, str]]) -> int:
@@ -232,7 +223,7 @@ def pack(out: Path | str = ".gpu", names: list[str] | None = None, limit: int | 
             raise BundleTooLarge("nothing to carry: no pending GPU-worthy job has its data prepared and fits "
                                  f"{_mib(limit)} (see the notes above); nothing written")
         for it in items:
-            it["sha256"] = _sha256(tmp / it["file"])
+            it["sha256"] = sha256_file(tmp / it["file"])
             log(f"  {it['job']} {it['kind']}: {', '.join(it['files'][:3])}{' …' if len(it['files']) > 3 else ''} "
                 f"— {_mib(it['bytes'])}")
         manifest = {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "git_commit": git_commit(),
@@ -262,10 +253,10 @@ def unpack(src: Path | str, force: bool = False, published_root: Path | None = N
             archive = Path(tmp) / "a.tgz"
             with open(archive, "wb") as f:
                 for p in r["parts"]:
-                    if not (src / p["file"]).is_file() or _sha256(src / p["file"]) != p["sha256"]:
+                    if not (src / p["file"]).is_file() or sha256_file(src / p["file"]) != p["sha256"]:
                         raise ValueError(f"{src / p['file']} is missing or altered; nothing of {r['name']} restored")
                     f.write((src / p["file"]).read_bytes())
-            if _sha256(archive) != r["sha256"]:
+            if sha256_file(archive) != r["sha256"]:
                 raise ValueError(f"{r['name']}: the parts do not make the archive that was sent")
             _extract(archive, Path(tmp) / "x")
             if r["returns"] == "publication":

@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from genrepro.data.prep import sha256_file
 from genrepro.gpu import (BUNDLE_MANIFEST, MANIFEST_RESERVE, MiB, PART_BYTES, PUBLISH_RESERVE_S, RETURN_BYTES,
-                          RETURN_FILES, RETURN_MANIFEST, WRITE_RESERVE_S, _extract, _log, _mib, _sha256, _tgz,
+                          RETURN_FILES, RETURN_MANIFEST, WRITE_RESERVE_S, _extract, _log, _mib, _tgz,
                           return_estimate)
 
 SHIMS = {   # minimal stand-ins, put on sys.path only where the real package is missing
@@ -101,7 +102,7 @@ def _run(bundle: Path, out: Path, minutes: float, device: str | None, names: lis
     man = json.loads((bundle / BUNDLE_MANIFEST).read_text())
     shimmed = install_shims(bundle / "shims")
     for it in man["items"]:
-        if _sha256(bundle / it["file"]) != it["sha256"]:
+        if sha256_file(bundle / it["file"]) != it["sha256"]:
             raise ValueError(f"{it['file']} does not match its SHA-256 in {BUNDLE_MANIFEST}: pack again")
         _extract(bundle / it["file"], work)
     out.mkdir(parents=True, exist_ok=True)
@@ -176,12 +177,12 @@ def _run(bundle: Path, out: Path, minutes: float, device: str | None, names: lis
                 continue
             left_bytes += est - size
             left_files -= n_parts
-            r["sha256"], r["parts"] = _sha256(archive), []
+            r["sha256"], r["parts"] = sha256_file(archive), []
             with open(archive, "rb") as f:
                 for i in range(n_parts):
                     part = out / f"{job.name}.tgz.{i:03d}"
                     part.write_bytes(f.read(PART_BYTES))
-                    r["parts"].append({"file": part.name, "bytes": part.stat().st_size, "sha256": _sha256(part)})
+                    r["parts"].append({"file": part.name, "bytes": part.stat().st_size, "sha256": sha256_file(part)})
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         result = {"bundle_commit": man["git_commit"], "device": device_name(dev), "torch": torch.__version__,
                   "minutes": minutes, "seconds": round(time.perf_counter() - t0, 1), "peak_rss_mib": round(peak),

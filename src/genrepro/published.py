@@ -17,7 +17,8 @@ from typing import Any
 
 import torch
 
-from genrepro.jobs.base import RECORD, published_root, sha256_file
+from genrepro.data.prep import sha256_file
+from genrepro.jobs.base import RECORD, published_root
 
 
 class PublishedModelError(RuntimeError):

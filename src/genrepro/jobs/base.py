@@ -28,7 +28,7 @@ import torch
 
 from genrepro import paths
 from genrepro.chapter import _jsonable, git_commit, settings_tag
-from genrepro.data.prep import atomic_dir
+from genrepro.data.prep import atomic_dir, sha256_file
 
 PUBLISHED = "published"
 RECORD = "record.json"
@@ -102,14 +102,6 @@ def code_digest(*modules: str) -> str:
         for f in files:
             h.update(name.encode() + b"\0" + f.name.encode() + b"\0" + f.read_bytes())
     return h.hexdigest()[:12]
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def published_root() -> Path:

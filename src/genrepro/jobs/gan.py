@@ -19,7 +19,7 @@ import torch
 from safetensors.torch import save_file
 
 from genrepro import parzen, profiles
-from genrepro.gan.model import GANConfig, sample_noise
+from genrepro.gan.model import GANConfig
 from genrepro.gan.train import TrainConfig, Trainer
 from genrepro.jobs.base import Budget, Job, OutOfBudget, Status
 
