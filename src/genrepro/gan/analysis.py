@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.cluster import KMeans
-
 from genrepro.gan.model import Generator, sample_noise
 
 
@@ -53,6 +51,8 @@ def interpolate(G: Generator, n_rows: int, steps: int, seed: int,
 def kmeans_centroids(x: np.ndarray, k: int, seed: int, max_iter: int = 30) -> np.ndarray:
     """k-means centroids of the training data: a 'model' that scores well under Parzen
     estimates while being a poor generator (Theis et al. 2016, §3.2)."""
+    from sklearn.cluster import KMeans   # here, so the GPU bundle imports this module without sklearn
+
     km = KMeans(n_clusters=k, n_init=1, max_iter=max_iter, random_state=seed)
     km.fit(np.asarray(x, dtype=np.float32))
     return km.cluster_centers_.astype(np.float32)
