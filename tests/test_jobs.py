@@ -256,3 +256,12 @@ def test_table1_pick_publishes_the_best_started_net_on_validation(artifacts):
     # the published weights give the recorded test score
     ll = model.log_prob(BLOBS["test"]).double()
     assert abs(float(ll.mean()) - rec["metrics"]["test"]) < 1e-9
+
+
+def test_published_set_fits_its_caps():
+    """Each published file ≤ 16 MiB (what a GPU machine can bring back), the whole set ≤ 60 MiB."""
+    from genrepro.jobs.base import MAX_FILE_BYTES, published_root
+
+    files = [f for f in published_root().rglob("*") if f.is_file()] if published_root().is_dir() else []
+    assert all(f.stat().st_size <= MAX_FILE_BYTES for f in files)
+    assert sum(f.stat().st_size for f in files) <= 60 * 2**20

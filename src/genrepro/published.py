@@ -157,7 +157,7 @@ def models_markdown(root: Path | None = None) -> str:
         rec = record(name, root)
         p = rec["provenance"]
         size = sum((_root(root) / name / f).stat().st_size for f in rec["files"]) / 2**20
-        rows.append(f"| `{name}` | {rec['chapter']} | {'complete' if p['complete'] else '**partial**'}: {p['status']} | "
+        rows.append(f"| `{name}` | {rec['chapter']} | {p['status'] if p['complete'] else '**' + p['status'] + '**'} | "
                     f"{p['trained_on']} | {p['wall_time_s'] / 3600:.2f} h | {size:.1f} MiB | {p['published'][:10]} | "
                     f"`{p['git_commit'][:12]}` |")
     if len(rows) == 2:
