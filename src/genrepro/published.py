@@ -49,9 +49,10 @@ def record(name: str, root: Path | None = None) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def verified_file(name: str, filename: str, root: Path | None = None) -> Path:
-    """The path of one published file of ``name``, after checking its SHA-256."""
-    rec = record(name, root)
+def verified_file(name: str, filename: str, root: Path | None = None, rec: dict[str, Any] | None = None) -> Path:
+    """The path of one published file of ``name``, after checking its SHA-256 (``rec``: its
+    record, when the caller has read it already)."""
+    rec = rec if rec is not None else record(name, root)
     path = _root(root) / name / filename
     if filename not in rec["files"]:
         raise PublishedModelError(f"{name} publishes no file {filename!r} (it has {', '.join(rec['files'])})")
@@ -63,49 +64,50 @@ def verified_file(name: str, filename: str, root: Path | None = None) -> Path:
     return path
 
 
-def tensors(name: str, filename: str, root: Path | None = None) -> dict[str, torch.Tensor]:
-    """The verified tensors of one published safetensors file."""
+def _tensors(folder: Path, filename: str) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file that :func:`load` has verified."""
     from safetensors.torch import load_file
 
-    return load_file(str(verified_file(name, filename, root)))
+    return load_file(str(folder / filename))
 
 
-def _gan(name: str, rec: dict, root: Path | None) -> torch.nn.Module:
+# Loaders: (record, the model's folder) -> model; :func:`load` has verified every file first.
+def _gan(rec: dict, folder: Path) -> torch.nn.Module:
     from genrepro.gan.model import GANConfig, Generator
 
     cfg = rec["gan_config"]
     G = Generator(GANConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}))
-    G.load_state_dict(tensors(name, "generator.safetensors", root))
+    G.load_state_dict(_tensors(folder, "generator.safetensors"))
     return G
 
 
-def _centroids(name: str, rec: dict, root: Path | None) -> torch.Tensor:
-    return tensors(name, "centroids.safetensors", root)["centroids"].float()
+def _centroids(rec: dict, folder: Path) -> torch.Tensor:
+    return _tensors(folder, "centroids.safetensors")["centroids"].float()
 
 
-def _deepgmm(name: str, rec: dict, root: Path | None) -> Any:
+def _deepgmm(rec: dict, folder: Path) -> Any:
     from genrepro.jobs.deepgmm import model_from_weights
 
-    model = model_from_weights(tensors(name, "weights.safetensors", root), rec["dim"], rec["layer_sizes"], rec["reg"])
+    model = model_from_weights(_tensors(folder, "weights.safetensors"), rec["dim"], rec["layer_sizes"], rec["reg"])
     model.history = rec["history"]
     return model
 
 
-def _dcign(name: str, rec: dict, root: Path | None) -> torch.nn.Module:
+def _dcign(rec: dict, folder: Path) -> torch.nn.Module:
     """A DC-IGN job's network (Kulkarni et al. 2015 §3), weights cast to float32."""
     from genrepro.dcign.model import DCIGN, DCIGNConfig
 
     cfg = rec["dcign_config"]
     model = DCIGN(DCIGNConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}))
-    model.load_state_dict({k: v.float() for k, v in tensors(name, rec["weights"], root).items()})
+    model.load_state_dict({k: v.float() for k, v in _tensors(folder, rec["weights"]).items()})
     return model
 
 
-def _faces_samples(name: str, rec: dict, root: Path | None) -> dict[str, Any]:
+def _faces_samples(rec: dict, folder: Path) -> dict[str, Any]:
     """``gan-faces``: its uint8 Parzen samples ``(n, 48, 48)`` and interpolation grid ``(rows, cols, 48, 48)``."""
     import numpy as np
 
-    load = lambda f: np.load(verified_file(name, f, root), allow_pickle=False)  # noqa: E731
+    load = lambda f: np.load(folder / f, allow_pickle=False)  # noqa: E731
     return {"samples": np.concatenate([load(f) for f in rec["samples"]["files"]]), "grid": load(rec["grid"]["file"])}
 
 
@@ -118,8 +120,8 @@ def load(name: str, root: Path | None = None) -> tuple[Any, dict[str, Any]]:
     """The published model ``name`` in eval mode on the CPU, with its record."""
     rec = record(name, root)
     for f in rec["files"]:           # every file, so an altered one is caught whatever is loaded
-        verified_file(name, f, root)
-    model = _LOADERS[rec["model"]](name, rec, root)
+        verified_file(name, f, root, rec)
+    model = _LOADERS[rec["model"]](rec, _root(root) / name)
     if isinstance(model, torch.nn.Module):
         model = model.cpu().eval()
     return model, rec
