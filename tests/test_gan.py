@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from genrepro.gan import (
     TrainingDiverged,
     analysis,
     momentum_at,
+    sample_noise,
     theory,
 )
 from genrepro.gan.model import Discriminator
@@ -121,6 +123,49 @@ def test_checkpoint_from_other_settings_is_refused(tmp_path):
     other = Trainer(TINY, tiny_cfg(epochs=1, batch_size=10), tiny_data(), tiny_data(40, 1), tmp_path)
     with pytest.raises(ValueError, match="other settings"):
         other.train(progress=False)
+
+
+def test_a_finished_run_trains_on_to_more_epochs_as_if_never_stopped(tmp_path):
+    """The gan-mnist job grows from 300 to 1,000 epochs: epoch e of the short run is epoch e
+    of the long one, so a finished checkpoint resumes (only ``epochs`` may differ)."""
+    Trainer(TINY, tiny_cfg(epochs=2), tiny_data(), tiny_data(40, 1), tmp_path / "a").train(progress=False)
+    longer = Trainer(TINY, tiny_cfg(epochs=4), tiny_data(), tiny_data(40, 1), tmp_path / "a")
+    longer.train(progress=False)
+    assert longer.resumed_from == 2
+    straight = Trainer(TINY, tiny_cfg(epochs=4), tiny_data(), tiny_data(40, 1), tmp_path / "b")
+    straight.train(progress=False)
+    for a, b in zip(straight.G.state_dict().values(), longer.G.state_dict().values()):
+        assert torch.equal(a, b)
+    assert [h["g_loss"] for h in straight.history] == [h["g_loss"] for h in longer.history]
+    assert [h.get("valid_parzen") for h in straight.history] == [h.get("valid_parzen") for h in longer.history]
+
+
+def test_checkpoint_without_a_later_added_setting_resumes_only_at_its_default(tmp_path):
+    """A checkpoint written before ``GANConfig.noise`` existed resumes as uniform noise (the
+    default it ran with), never as Gaussian."""
+    t = Trainer(TINY, tiny_cfg(epochs=1), tiny_data(), tiny_data(40, 1), tmp_path)
+    t.train(progress=False)
+    st = torch.load(t.last_path, weights_only=False)
+    del st["gan_config"]["noise"]
+    torch.save(st, t.last_path)
+    Trainer(TINY, tiny_cfg(epochs=2), tiny_data(), tiny_data(40, 1), tmp_path).train(progress=False)
+    gauss = Trainer(replace(TINY, noise="gaussian"), tiny_cfg(epochs=3), tiny_data(), tiny_data(40, 1), tmp_path)
+    with pytest.raises(ValueError, match="other settings"):
+        gauss.train(progress=False)
+
+
+def test_noise_priors():
+    g = torch.Generator().manual_seed(0)
+    u = sample_noise(20_000, 10, g)
+    z = sample_noise(20_000, 10, g, kind="gaussian")
+    assert u.abs().max() <= math.sqrt(3) and u.std().item() == pytest.approx(1.0, abs=0.02)
+    assert z.abs().max() > 3.0 and z.std().item() == pytest.approx(1.0, abs=0.02)
+    G = Generator(replace(TINY, noise="gaussian"))
+    assert G.noise(5000, torch.Generator().manual_seed(1)).abs().max() > math.sqrt(3)
+    with pytest.raises(ValueError, match="noise must be one of"):
+        GANConfig(noise="laplace")
+    with pytest.raises(ValueError, match="noise kind"):
+        sample_noise(2, 2, kind="laplace")
 
 
 def test_best_checkpoint_is_the_best_validation_score(tmp_path):

@@ -160,12 +160,26 @@ def test_deepgmm_budget_resume_bit_identical(artifacts, monkeypatch):
     assert [r["valid_best"] for r in resumed["history"]] == [r["valid_best"] for r in whole["history"]]
 
 
+def test_gan_job_tag_ignores_the_epoch_count_but_not_the_noise_prior(monkeypatch):
+    """Growing gan-mnist's schedule keeps its checkpoint folder (it trains on); the Gaussian
+    A/B job never shares a folder with it."""
+    from genrepro.jobs.gan import GANMnistGauss
+
+    base = GANMnist()
+    longer = GANMnist()
+    monkeypatch.setattr(longer, "train_config", lambda: TrainConfig(epochs=5000))
+    assert longer.tag() == GANMnist().tag() != GANMnistGauss().tag()
+    assert GANMnistGauss().gan_config().noise == "gaussian" and base.gan_config().noise == "uniform"
+    monkeypatch.setattr(longer, "train_config", lambda: TrainConfig(epochs=5000, lr=0.05))
+    assert longer.tag() != base.tag()
+
+
 def test_cli_list_and_unknown_job():
     out = subprocess.run([sys.executable, "-m", "genrepro.train", "--list"], capture_output=True, text=True, check=True)
     lines = out.stdout.splitlines()
     assert lines[0].split()[:4] == ["job", "chapter", "status", "published"]
     names = [ln.split()[0] for ln in lines[1:]]
-    for name in ("gan-mnist", "deepgmm-gmm", "deepgmm-2layer", "deepgmm-3layer", "deepgmm-patches-5-5-200",
+    for name in ("gan-mnist", "gan-mnist-gauss", "deepgmm-gmm", "deepgmm-2layer", "deepgmm-3layer", "deepgmm-patches-5-5-200",
                  "deepgmm-tiny-10"):
         assert name in names
     bad = subprocess.run([sys.executable, "-m", "genrepro.train", "nope"], capture_output=True, text=True)

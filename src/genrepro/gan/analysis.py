@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from genrepro.gan.model import Generator, sample_noise
+from genrepro.gan.model import Generator
 
 
 @torch.no_grad()
@@ -16,7 +16,7 @@ def sample(G: Generator, n: int, seed: int, batch: int = 5000,
     reproduces the samples its Parzen score was computed from (§5, Table 1)."""
     gen = torch.Generator(device="cpu").manual_seed(seed)
     G.eval()
-    return torch.cat([G(sample_noise(min(batch, n - i), G.cfg.noise_dim, gen).to(device))
+    return torch.cat([G(G.noise(min(batch, n - i), gen).to(device))
                       for i in range(0, n, batch)]).cpu()
 
 
@@ -39,8 +39,8 @@ def interpolate(G: Generator, n_rows: int, steps: int, seed: int,
                 device: torch.device | str = "cpu") -> torch.Tensor:
     """Figure 3: G at ``steps`` points on the straight line between pairs of random z."""
     gen = torch.Generator().manual_seed(seed)
-    a = sample_noise(n_rows, G.cfg.noise_dim, gen)
-    b = sample_noise(n_rows, G.cfg.noise_dim, gen)
+    a = G.noise(n_rows, gen)
+    b = G.noise(n_rows, gen)
     t = torch.linspace(0, 1, steps)
     z = (1 - t)[None, :, None] * a[:, None, :] + t[None, :, None] * b[:, None, :]
     G.eval()

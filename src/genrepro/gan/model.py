@@ -1,7 +1,8 @@
 """The generator and discriminator of Goodfellow et al. (2014), as in the original code.
 
-MNIST (``mnist.yaml`` of goodfeli/adversarial): G maps 100-d noise, uniform on [−√3, √3],
-through ReLU 1200 → ReLU 1200 → sigmoid 784, weights uniform ±0.05, the output bias set to
+MNIST (``mnist.yaml`` of goodfeli/adversarial): G maps 100-d noise, uniform on [−√3, √3]
+(the final ``mnist.yaml``; ``noise="gaussian"`` gives N(0, 1), the ``Generator`` default of the
+weeks before the arXiv version), through ReLU 1200 → ReLU 1200 → sigmoid 784, weights uniform ±0.05, the output bias set to
 the logit of the training pixel means (pylearn2's ``init_sigmoid_bias_from_marginals``).
 D is maxout 240×5 → maxout 240×5 → sigmoid, weights uniform ±0.005, with dropout: inputs
 kept with probability 0.8 (scaled by 1.25), hidden units kept with 0.5 (scaled by 2).
@@ -20,6 +21,9 @@ import torch
 from torch import nn
 
 
+NOISE_KINDS = ("uniform", "gaussian")
+
+
 @dataclass(frozen=True)
 class GANConfig:
     """Architecture of a fully connected GAN (paper §5; original ``*.yaml`` files)."""
@@ -35,6 +39,11 @@ class GANConfig:
     d_input_keep: float = 0.8
     d_hidden_keep: float = 0.5
     max_col_norm: float | None = None   # pylearn2's constraint on each unit's incoming weights
+    noise: str = "uniform"              # G's prior p_z: "uniform" on [−√3, √3] or "gaussian" N(0, 1)
+
+    def __post_init__(self) -> None:
+        if self.noise not in NOISE_KINDS:
+            raise ValueError(f"noise must be one of {NOISE_KINDS}, got {self.noise!r}")
 
     @staticmethod
     def mnist() -> "GANConfig":
@@ -58,8 +67,13 @@ def constrain_col_norms(module: nn.Module, max_norm: float) -> None:
 
 
 def sample_noise(n: int, dim: int, generator: torch.Generator | None = None,
-                 device: torch.device | str = "cpu") -> torch.Tensor:
-    """z ~ uniform on [−√3, √3]^dim (unit variance), as the original generator's prior."""
+                 device: torch.device | str = "cpu", kind: str = "uniform") -> torch.Tensor:
+    """z from G's prior (§3, p_z): uniform on [−√3, √3]^dim (unit variance; the final
+    ``mnist.yaml``) or, with ``kind="gaussian"``, N(0, I) (pylearn2's ``Generator`` default)."""
+    if kind == "gaussian":
+        return torch.randn(n, dim, generator=generator, device=device)
+    if kind != "uniform":
+        raise ValueError(f"noise kind must be one of {NOISE_KINDS}, got {kind!r}")
     u = torch.rand(n, dim, generator=generator, device=device)
     return (2.0 * u - 1.0) * math.sqrt(3.0)
 
@@ -88,6 +102,11 @@ class Generator(nn.Module):
             with torch.no_grad():
                 out.bias.copy_(torch.log(p) - torch.log1p(-p))
         self.net = nn.Sequential(*layers, out)
+
+    def noise(self, n: int, generator: torch.Generator | None = None,
+              device: torch.device | str = "cpu") -> torch.Tensor:
+        """``n`` draws of z from this generator's prior (``cfg.noise``)."""
+        return sample_noise(n, self.cfg.noise_dim, generator, device, kind=self.cfg.noise)
 
     def logits(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z)

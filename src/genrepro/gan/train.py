@@ -10,7 +10,8 @@ D minimises ½[BCE(1, D(x)) + BCE(0, D(G(z)))] while G minimises −log D(G(z)) 
 non-saturating objective of §3), both computed from the same dropout-perturbed scores. The original has no stopping
 rule: we score a Parzen estimate on validation data every few epochs and keep the best
 checkpoint. A checkpoint after every epoch makes a killed run resumable; training resumed
-from it is bit-identical to an uninterrupted run on the same device (RNG states are saved).
+from it is bit-identical to an uninterrupted run on the same device (RNG states are saved),
+and a finished run can be trained on to more epochs (:func:`same_settings`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,6 @@ from genrepro.gan.model import (
     GANConfig,
     Generator,
     constrain_col_norms,
-    sample_noise,
 )
 
 
@@ -65,6 +65,29 @@ def momentum_at(cfg: TrainConfig, epochs_done: int) -> float:
     width = cfg.momentum_saturate - cfg.momentum_start
     alpha = 1.0 if width <= 0 else min(max((epochs_done - cfg.momentum_start) / width, 0.0), 1.0)
     return cfg.momentum_init * (1 - alpha) + cfg.momentum_final * alpha
+
+
+EXTENDABLE = ("epochs",)   # settings a checkpoint may differ in and still be resumed
+
+
+def same_settings(stored: dict, cfg: GANConfig | TrainConfig) -> bool:
+    """Whether a checkpoint's stored config allows resuming under ``cfg``.
+
+    ``epochs`` may differ: the schedule (lr decay per update, momentum saturating at epoch 250)
+    does not depend on it, so epoch e of a 300-epoch run is epoch e of a 1,000-epoch run and a
+    finished run can be trained on. A field that the stored config lacks (added to the
+    dataclass later) counts as equal when ``cfg`` has it at its default."""
+    now = asdict(cfg)
+    defaults = {f.name: f.default for f in fields(cfg)}
+    for k, v in now.items():
+        if k in EXTENDABLE:
+            continue
+        if k in stored:
+            if stored[k] != v and not (isinstance(v, tuple) and list(v) == list(stored[k])):
+                return False
+        elif v != defaults.get(k, object()):
+            return False
+    return set(stored) <= set(now)
 
 
 def _save_atomic(obj: dict, path: Path) -> None:
@@ -117,7 +140,7 @@ class Trainer:
 
     def load(self, path: str | Path) -> None:
         st = torch.load(path, map_location=self.device, weights_only=False)
-        if st["gan_config"] != asdict(self.gcfg) or st["train_config"] != asdict(self.tcfg):
+        if not (same_settings(st["gan_config"], self.gcfg) and same_settings(st["train_config"], self.tcfg)):
             raise ValueError(f"checkpoint {path} was made with other settings; delete it or "
                              "use another checkpoint folder")
         self.G.load_state_dict(st["G"])
@@ -147,9 +170,9 @@ class Trainer:
         gradient comes from ½[BCE(1, D(x)) + BCE(0, D(G(z)))], G's from −log D(G(z)) on the
         same scores, and both parameter sets move at once.
         Returns (D loss, G loss, mean D(x), mean D(G(z)))."""
-        n, nd = x.shape[0], self.gcfg.noise_dim
+        n = x.shape[0]
         d_params, g_params = list(self.D.parameters()), list(self.G.parameters())
-        fake = self.G(sample_noise(n, nd, device=self.device))
+        fake = self.G(self.G.noise(n, device=self.device))
         # one D pass over [real; generated] (per-row dropout masks, as two passes would draw):
         # half the GEMM calls at twice the rows, and no summing of two weight gradients
         logits = self.D(torch.cat([x, fake]))
@@ -177,7 +200,7 @@ class Trainer:
         """n samples from G with their own RNG stream (does not disturb training's)."""
         gen = torch.Generator(device="cpu").manual_seed(seed)
         self.G.eval()
-        out = [self.G(sample_noise(min(batch, n - i), self.gcfg.noise_dim, gen).to(self.device))
+        out = [self.G(self.G.noise(min(batch, n - i), gen).to(self.device))
                for i in range(0, n, batch)]
         self.G.train()
         return torch.cat(out)
