@@ -1,7 +1,8 @@
 # genrepro — two commands do everything on a fresh machine:
 #   make reproduce   set up .venv, prepare the data, execute every chapter (PROFILE=quick),
 #                    build the HTML book from those executed copies into _build/html
-#   make test        set up, unit tests, every chapter under nbval (quick), book build -W
+#   make test        set up, unit tests, every chapter under nbval (quick), book build -W,
+#                    and every built page checked in headless Chromium (make browser-check)
 # Also: make book (render the committed notebooks as they are), make data, make clean, and
 #   make gpu-jobs   pack the pending paper-scale GPU jobs into .gpu/ and print the device command
 #                   (JOBS=a,b picks jobs; GPU_MINUTES=8.5); see src/genrepro/gpu.py
@@ -17,7 +18,7 @@ STAMP      := $(VENV)/.genrepro-installed
 TEST_NB    := _build/test-nb
 GPU_MINUTES ?= 8.5
 
-.PHONY: setup data reproduce test unit notebooks book clean gpu-jobs
+.PHONY: setup data reproduce test unit notebooks book browser-check clean gpu-jobs
 
 setup: $(STAMP)
 
@@ -27,6 +28,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install -q -e ".[book,test]"
 	$(BIN)/python -c "import torch, genrepro; print('torch', torch.__version__, '| CUDA build' if torch.version.cuda else '| CPU build')"
+	$(BIN)/python -m genrepro.bookassets
+	-$(BIN)/python -m genrepro.browser
 	@touch $@
 
 # One prepared dataset per data_prep/ script; each target is the file its script writes last.
@@ -47,7 +50,14 @@ reproduce: data
 	$(BIN)/python -m genrepro.book run --profile $(PROFILE)
 	$(BIN)/python -m genrepro.book build --profile $(PROFILE)
 
-test: unit notebooks book
+test: unit notebooks book browser-check
+
+# Every page of _build/html in headless Chromium (file:// and a local server): JS errors, broken
+# images, untypeset math, tables shown as text, tracebacks in outputs, dead internal links.
+# Screenshots of each page's first screen go to _build/screens. Skips, saying why, where
+# Chromium cannot be had (it is unpacked from Debian's packages into .venv/chromium).
+browser-check: book
+	$(BIN)/python -m genrepro.bookcheck _build/html --screens _build/screens
 
 unit: data
 	$(BIN)/python -m pytest -p no:cacheprovider tests
@@ -62,7 +72,7 @@ notebooks: data
 	  $(addprefix $(TEST_NB)/,$(addsuffix .ipynb,$(shell $(BIN)/python -m genrepro.book list 2>/dev/null)))
 
 book: setup
-	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	$(BIN)/python -m genrepro.book build
 
 # Run the printed command with the device tool (carry [".gpu"]); bring its $$OUT here, then
 # `python -m genrepro.gpu unpack DIR` and `python -m genrepro.train NAME --publish`.

@@ -221,3 +221,21 @@ def test_source_digest_changes_with_the_code(tmp_path, monkeypatch):
     assert chapter.settings_tag({"a": 1}, first) != chapter.settings_tag({"a": 1}, "other")
     with pytest.raises(ValueError, match="no package named"):
         chapter.source_digest("no_such_package_here")
+
+
+def test_markdown_table_escapes_pipes_so_every_cell_stays_a_cell():
+    """The GAN chapter's Theorem 1 header holds ``|difference|``: unescaped, its pipes split the
+    header into extra cells and the whole table renders as a line of text."""
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+    from genrepro.plotting import markdown_table
+
+    header = ["G steps", "C(G)", "−log 4 + 2·JSD", "|difference|", "JSD (nats)", "V(G, D) of trained D"]
+    table = markdown_table(header, [[1, "$|x|$", 3, "a\nb", "`p|q`", 6]])
+    html = MarkdownIt("commonmark").enable("table").use(dollarmath_plugin).render(table)
+    assert html.count("<th>") == 6 and html.count("<td>") + html.count("<td ") == 6
+    assert "<th>|difference|</th>" in html and "<code>p|q</code>" in html and "|x|" in html
+    assert "<td>a b</td>" in html
+    with pytest.raises(ValueError, match="every row needs 6 cells"):
+        markdown_table(header, [[1, 2]])

@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 from tqdm import tqdm
 
-from genrepro import paths, profiles
+from genrepro import bookassets, paths, profiles
 from genrepro.data.prep import atomic_dir, write_json
 
 # Pages that summarise the others: run after whichever chapters were run.
@@ -198,6 +198,10 @@ def build(profile: str | None = None) -> int:
     root = paths.project_root()
     html = root / "_build" / "html"
     cmd = [jupyter_book_executable(), "build", "--warningiserror", "--keep-going"]
+    try:
+        bookassets.ensure_mathjax(root)   # served by the book: math typesets offline
+    except bookassets.AssetError as e:
+        raise SystemExit(f"error: {e}") from None
     if profile is None:
         return subprocess.call([*cmd, str(root)], cwd=root)
     profiles.check_profile(profile)
@@ -207,6 +211,7 @@ def build(profile: str | None = None) -> int:
     stage.mkdir(parents=True)
     for name in ("_config.yml", "_toc.yml"):
         shutil.copyfile(root / name, stage / name)
+    (stage / "_vendor").symlink_to(root / "_vendor", target_is_directory=True)
     shutil.copytree(root / "book", stage / "book")
     used = 0
     for nb in chapters(root):

@@ -42,8 +42,18 @@ def show_markdown(text: str) -> None:
     display(Markdown(text))
 
 
+def markdown_cell(value: object) -> str:
+    """One table cell's text, safe inside a GFM/MyST pipe table: ``|`` is escaped (also inside
+    math and code, where the table parser removes the backslash again) and line breaks,
+    which would end the row, become spaces."""
+    text = " ".join(str(value).splitlines())
+    return text.replace("|", "\\|")
+
+
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A Markdown table from a header and rows of cells."""
-    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
-    return "\n".join(lines)
+    """A Markdown table from a header and rows of cells (each through :func:`markdown_cell`)."""
+    if any(len(r) != len(header) for r in rows):
+        raise ValueError(f"every row needs {len(header)} cells (one per header column); got "
+                         f"{sorted({len(r) for r in rows})}")
+    line = lambda cells: "| " + " | ".join(markdown_cell(c) for c in cells) + " |"  # noqa: E731
+    return "\n".join([line(header), "|" + "---|" * len(header), *(line(r) for r in rows)])

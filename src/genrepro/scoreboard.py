@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from genrepro.plotting import markdown_table
+
 
 @dataclass(frozen=True)
 class Row:
@@ -89,9 +91,7 @@ def scoreboard_markdown(results: dict[str, dict[str, Any]]) -> str:
     (or the profile of the run, for results that carry no scale label), and the data."""
     blocks: list[str] = []
     for paper in dict.fromkeys(r.paper for r in ROWS):
-        lines = [f"**{paper}**", "",
-                 "| quantity | paper | this reproduction | scale and device | data |",
-                 "|---|---|---|---|---|"]
+        rows: list[tuple[str, ...]] = []
         for r in (r for r in ROWS if r.paper == paper):
             res = results.get(r.chapter)
             if res is None:
@@ -104,8 +104,9 @@ def scoreboard_markdown(results: dict[str, dict[str, Any]]) -> str:
                     ours = f"not reported by this run (`{r.key}`)"
                 prof = str(lookup(res, r.scale_key) or f"{res.get('profile', '—')} profile")
                 data = str(lookup(res, r.dataset_key) or "—")
-            lines.append(f"| {r.quantity} | {r.quoted} {{cite:p}}`{r.cite}` | {ours} | {prof} | {data} |")
-        blocks.append("\n".join(lines))
+            rows.append((r.quantity, f"{r.quoted} {{cite:p}}`{r.cite}`", ours, prof, data))
+        header = ("quantity", "paper", "this reproduction", "scale and device", "data")
+        blocks.append(f"**{paper}**\n\n" + markdown_table(header, rows))
     return "\n\n".join(blocks)
 
 
@@ -117,16 +118,15 @@ def provenance_markdown(folder: str | Path, expected: list[str] | None = None) -
     """The provenance table of a run folder; chapters in ``expected`` without a record say so."""
     path = Path(folder) / "provenance.json"
     table = json.loads(path.read_text()) if path.is_file() else {}
-    head = "| " + " | ".join(PROVENANCE_COLUMNS) + " |"
-    lines = [head, "|" + "---|" * len(PROVENANCE_COLUMNS)]
+    rows: list[list[str]] = []
     names = list(expected or []) + [n for n in table if n not in (expected or [])]
     for name in names:
         rec = table.get(name)
         if rec is None:
-            lines.append(f"| {name} | *no record in this run* |" + " |" * (len(PROVENANCE_COLUMNS) - 2))
+            rows.append([name, "*no record in this run*"] + [""] * (len(PROVENANCE_COLUMNS) - 2))
             continue
         cells = [str(rec.get(c, "—")) for c in PROVENANCE_COLUMNS]
         i = PROVENANCE_COLUMNS.index("git_commit")
         cells[i] = f"`{cells[i][:12]}{'+dirty' if cells[i].endswith('+dirty') else ''}`"
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        rows.append(cells)
+    return markdown_table(PROVENANCE_COLUMNS, rows)
