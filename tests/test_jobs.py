@@ -181,6 +181,23 @@ def test_deepgmm_budget_resume_bit_identical(artifacts, monkeypatch):
     assert [r["valid_best"] for r in resumed["history"]] == [r["valid_best"] for r in whole["history"]]
 
 
+def test_covariance_floor_variant_fits_with_its_own_floor(artifacts):
+    """The GMM-gap measurement refits a sweep net with another floor, in its own checkpoint
+    folder, and publishes that floor in its record; the sweep net itself is untouched."""
+    from genrepro.jobs.deepgmm import DeepGMMFloor
+
+    base = DeepGMMNet("patches", (3,), profile="quick", data=BLOBS)
+    var = DeepGMMFloor("patches", (3,), 1e-8, profile="quick", data=BLOBS)
+    assert var.name == "deepgmm-patches-3-reg1e-08" and var.tag() != base.tag()
+    assert var.floor() == 1e-8 and base.floor() == 1e-6
+    var.run(Budget(3600), torch.device("cpu"), progress=False)
+    assert var.status().done >= 1 and base.status().done == 0
+    assert var.checkpoint()["state"]["reg"] == 1e-8
+    root = artifacts / "published"
+    jobs.write_published(var, torch.device("cpu"), "cmd", root=root, log=lambda m: None)
+    assert published.record(var.name, root)["reg"] == 1e-8
+
+
 def test_gan_job_tag_ignores_the_epoch_count_but_not_the_noise_prior(monkeypatch):
     """Growing gan-mnist's schedule keeps its checkpoint folder (it trains on); the Gaussian
     A/B job never shares a folder with it."""

@@ -10,7 +10,8 @@ def registry() -> dict[str, Job]:
     from genrepro.jobs import dcign, deepgmm, gan, gan_faces
 
     jobs: list[Job] = [gan.GANMnist(), gan.GANMnistKMeans(), gan.GANMnistGauss(), *(deepgmm.TableOnePick(d) for d in (1, 2, 3)),
-                       *deepgmm.sweep("patches"), *deepgmm.sweep("tiny"), gan_faces.GANFaces(), *dcign.jobs()]
+                       *deepgmm.sweep("patches"), *deepgmm.sweep("tiny"), *deepgmm.floor_variants(), gan_faces.GANFaces(),
+                       *dcign.jobs()]
     return {j.name: j for j in sorted(jobs, key=lambda j: j.priority)}   # stable: sweep order kept
 
 
