@@ -44,6 +44,7 @@ def site(tmp_path):
         '<img src="broken.png" alt="broken"><img src="missing.png" alt="missing">'
         '<p>| G steps | C(G) | |difference| |\n|—|—|—|\n| 0 | 1 | 2 |</p>'
         '<div class="cell_output"><pre>Traceback (most recent call last):\n  File "x"\nValueError: bad</pre></div>'
+        '<div class="cell_output"><pre>loading data\nError: data/mnist is missing</pre></div>'
         '<a href="book/nowhere.html">gone</a> <a href="book/other.html#nosuch">no anchor</a>'
         '<script>undefinedFunction()</script>'))
     return root
@@ -61,6 +62,7 @@ def test_a_clean_page_passes_and_a_planted_one_reports_each_defect(chromium, sit
         assert "undefinedFunction" in text and "broken.png" in text and "missing.png" in text
         assert "span.math" in text and "untypeset" in text and "p — a Markdown table" in text
         assert "Traceback" in text and "book/nowhere.html" in text and "#nosuch" in text
+        assert "Error: data/mnist is missing" in text and sum(p.kind == "output-error" for p in bad) == 2
     assert (tmp_path / "screens" / "good.png").stat().st_size > 1000
 
 

@@ -89,7 +89,7 @@ const finish = (mjState) => {
   }
   document.querySelectorAll('.cell_output, .output').forEach(el => {
     const t = el.innerText || '';
-    const m = t.match(/Traceback \(most recent call last\)|(^|\n)\s*[A-Z][A-Za-z]*(Error|Exception)\b[^\n]*:/);
+    const m = t.match(/Traceback \(most recent call last\)|(^|\n)\s*(?:[A-Z][A-Za-z]*)?(?:Error|Exception)\b[^\n]*:[^\n]*/);
     if (m && !el.parentElement.closest('.cell_output, .output'))
       add('output-error', el, m[0].trim().slice(0, 100));
   });
