@@ -181,6 +181,33 @@ def test_deepgmm_budget_resume_bit_identical(artifacts, monkeypatch):
     assert [r["valid_best"] for r in resumed["history"]] == [r["valid_best"] for r in whole["history"]]
 
 
+def test_partial_deepgmm_publication_resumes_bit_identically_on_a_fresh_machine(artifacts, monkeypatch):
+    """Checkpoints stay on the machine that wrote them; a partial publication carries the rest
+    (hard-EM paths), so a fresh clone elsewhere continues the fit as if never stopped."""
+    root = artifacts / "published"
+    monkeypatch.setattr(published, "published_root", lambda: root)
+    job, cpu = DeepGMMNet("patches", (2, 3), profile="quick", data=BLOBS), torch.device("cpu")
+    job.run(Budget(0), cpu, progress=False)   # one EM iteration of four
+    jobs.write_published(job, cpu, "cmd", root=root, log=lambda m: None)
+    assert "resume.safetensors" in published.record(job.name, root)["files"]
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(artifacts / "fresh"))   # another machine: no checkpoints
+    assert not job.ckpt_path.exists() and job.status().state == "partial (1/4 EM iterations)"
+    assert job.run(Budget(3600), cpu, progress=False).complete
+    assert json.loads((job.ckpt_dir() / "devices.json").read_text())[0].startswith("CPU")
+    resumed = torch.load(job.ckpt_path, weights_only=False)
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(artifacts / "whole"))
+    monkeypatch.setattr(published, "published_root", lambda: artifacts / "nothing")
+    job.run(Budget(3600), cpu, progress=False)
+    whole = torch.load(job.ckpt_path, weights_only=False)
+    for k in ("A", "b"):
+        assert all(torch.equal(a, b) for a, b in zip(resumed["state"][k], whole["state"][k]))
+    assert torch.equal(resumed["state"]["log_pi"], whole["state"]["log_pi"])
+    assert [r["valid_best"] for r in resumed["history"]] == [r["valid_best"] for r in whole["history"]]
+    # a complete net publishes no resume file; another net's tag never resumes from it
+    jobs.write_published(job, cpu, "cmd", root=root, log=lambda m: None)
+    assert "resume.safetensors" not in published.record(job.name, root)["files"]
+
+
 def test_covariance_floor_variant_fits_with_its_own_floor(artifacts):
     """The GMM-gap measurement refits a sweep net with another floor, in its own checkpoint
     folder, and publishes that floor in its record; the sweep net itself is untouched."""

@@ -16,12 +16,14 @@ record lists every candidate and how far each got).
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 from genrepro import profiles
 from genrepro.data.prep import atomic_file
@@ -31,6 +33,7 @@ from genrepro.deepgmm.model import DeepGMM
 from genrepro.jobs.base import Budget, Job, Status
 
 CI_TEST = 2000   # the first test points, re-scored by a test on a CPU in seconds
+RESUME = "resume.safetensors"   # a partial net's hard-EM paths: with the weights and history, its checkpoint
 KINDS = {"patches": "Figure 4a (8×8 patches)", "tiny": "Figure 4b (tiny images)"}
 DEPTH_NAMES = {1: "deepgmm-gmm", 2: "deepgmm-2layer", 3: "deepgmm-3layer"}
 
@@ -102,6 +105,8 @@ class DeepGMMNet(Job):
     def status(self) -> Status:
         S = profiles.get("deepgmm", self.profile)
         st = self.checkpoint()
+        if st is None:   # none here: a resumable publication is where the next call starts
+            st = self._resumable_record()
         hist = st["history"] if st else []
         converged = bool(hist) and hist[-1].get("stopped") == "patience"
         return Status(len(hist), S.em_iterations, "EM iterations", converged=converged)
@@ -114,9 +119,47 @@ class DeepGMMNet(Job):
         """The covariance floor added to every component (the profile's ``reg``)."""
         return profiles.get("deepgmm", self.profile).reg
 
+    def _resumable_record(self) -> dict | None:
+        from genrepro import published
+
+        if self.name not in published.names():
+            return None
+        rec = published.record(self.name)
+        ok = rec["provenance"].get("settings_tag") == self.tag() and RESUME in rec["files"]
+        return rec if ok else None
+
+    def from_published(self, device: torch.device | str) -> DeepGMM | None:
+        """The checkpoint a partial publication of this net carries (weights, history and the
+        hard-EM paths of :data:`RESUME`), when its settings tag is this job's: a fresh clone on
+        another machine resumes the fit exactly where the published one stopped."""
+        from genrepro import published
+
+        rec = self._resumable_record()
+        if rec is None:
+            return None
+        folder = published.verified_file(self.name, RESUME, rec=rec).parent
+        published.verified_file(self.name, "weights.safetensors", rec=rec)
+        t = load_file(str(folder / "weights.safetensors"))
+        k = len(rec["layer_sizes"])
+        model = model_from_state({"dim": rec["dim"], "layer_sizes": tuple(rec["layer_sizes"]), "factorised": False,
+                                  "reg": rec["reg"], "A": [t[f"A{j}"] for j in range(k)],
+                                  "b": [t[f"b{j}"] for j in range(k)], "log_pi": t["log_pi"]}, device=device)
+        model.history = rec["history"]
+        model._paths = load_file(str(folder / RESUME))["paths"].to(device=device, dtype=torch.int64)
+        return model
+
     def restore(self, device: torch.device | str, train: torch.Tensor) -> DeepGMM:
         st = self.checkpoint()
         if st is None:
+            model = self.from_published(device)
+            if model is not None:   # no checkpoint here: take the published one's and keep it
+                self.save(model)
+                devices = self.ckpt_dir() / "devices.json"
+                if not devices.is_file():
+                    trained = self._resumable_record()["provenance"]["trained_on"]   # "CPU (x86_64, 1 threads), …"
+                    devices.write_text(json.dumps([d.strip() for d in re.findall(r"[^,(]+(?:\([^)]*\))?", trained)
+                                                   if d.strip()]))
+                return model
             return DeepGMM(train.shape[1], self.layers, seed=self.seed, init_data=train, reg=self.floor(), device=device)
         model = model_from_state(st["state"], device=device)
         model.history = st["history"]
@@ -166,6 +209,10 @@ class DeepGMMNet(Job):
         x = self.data(device)
         model = self.restore(device, x["train"])
         save_file(weights(model), str(out / "weights.safetensors"))
+        if not self.status().complete and model._paths is not None:   # what a resume elsewhere needs
+            p = model._paths
+            save_file({"paths": p.to(torch.int16 if int(p.max()) < 2**15 else torch.int32).cpu().contiguous()},
+                      str(out / RESUME))
         hist = model.history
         return {"model": "genrepro.deepgmm.DeepGMM", "kind": self.kind, "layer_sizes": list(self.layers),
                 "dim": model.dim, "reg": model.reg,
