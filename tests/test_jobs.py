@@ -138,6 +138,21 @@ def test_half_precision_variant_is_scored_on_the_weights_it_publishes(artifacts)
     assert r["mean"] == pytest.approx(m["parzen_mean"], abs=1e-9)
 
 
+def test_a_publication_further_along_is_not_replaced_by_a_shorter_run(artifacts, monkeypatch):
+    """On a new machine a job starts again from nothing; publishing that must not silently
+    overwrite the further-trained model the repository holds."""
+    job, root, cpu = TinyGAN(), artifacts / "published", torch.device("cpu")
+    job.run(Budget(3600), cpu, progress=False)
+    jobs.write_published(job, cpu, "cmd", root=root, log=lambda m: None)
+    before = (root / "tiny-gan" / "record.json").read_text()
+    monkeypatch.setattr(job, "status", lambda: Status(2, 4, "epochs"))
+    with pytest.raises(RuntimeError, match=r"published at 4/4 epochs, further than the 2 here.*--force"):
+        jobs.write_published(job, cpu, "cmd", root=root, log=lambda m: None)
+    assert (root / "tiny-gan" / "record.json").read_text() == before
+    jobs.write_published(job, cpu, "cmd", root=root, log=lambda m: None, force=True)
+    assert json.loads((root / "tiny-gan" / "record.json").read_text())["provenance"]["done"] == 2
+
+
 def test_publish_failure_keeps_previous(artifacts, monkeypatch):
     job = TinyGAN()
     root = artifacts / "published"

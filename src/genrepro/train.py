@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
     ap.add_argument("--publish", action="store_true", help="publish the named jobs into results/published/")
+    ap.add_argument("--force", action="store_true",
+                    help="with --publish: replace a publication that is further along than this checkpoint")
     args = ap.parse_args(argv)
     if args.list:
         print(list_jobs())
@@ -81,7 +83,11 @@ def main(argv: list[str] | None = None) -> int:
                      and (device.type == "cuda" or not j.gpu_only)]
     if args.publish:
         for job in selected:
-            jobs.write_published(job, device, command=f"python -m genrepro.train {job.name}")
+            try:
+                jobs.write_published(job, device, command=f"python -m genrepro.train {job.name}", force=args.force)
+            except RuntimeError as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 1
         return 0
     budget = jobs.Budget(args.budget_min * 60)
     os.environ.setdefault("GENREPRO_PROGRESS", "bar")

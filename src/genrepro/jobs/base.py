@@ -170,17 +170,24 @@ class Job:
             p.write_text(json.dumps(seen))
 
 
-def write_published(job: Job, device: torch.device, command: str,
-                    root: Path | None = None, log: Callable[[str], None] = print) -> Path:
+def write_published(job: Job, device: torch.device, command: str, root: Path | None = None,
+                    log: Callable[[str], None] = print, force: bool = False) -> Path:
     """Publish ``job`` into ``root/<name>`` (default ``results/published``), atomically: the
     folder is built beside its target and swapped in whole, so a failure leaves the previous
-    publication (or nothing) in place."""
+    publication (or nothing) in place. A publication further along than this machine's
+    checkpoint (e.g. made on another machine) is not replaced unless ``force``."""
     st = job.status()
     if not job.started():
         raise RuntimeError(f"job {job.name!r} has not started: nothing to publish. Run "
                            f"`python -m genrepro.train {job.name} --budget-min M` first")
     root = root or published_root()
     target = root / job.name
+    if (target / RECORD).is_file() and not force:
+        old = json.loads((target / RECORD).read_text())["provenance"]
+        if old.get("unit") == st.unit and (old.get("done") or 0) > st.done and not st.complete:
+            raise RuntimeError(f"{job.name} is published at {old['done']}/{old['total']} {st.unit}, further than "
+                               f"the {st.done} here (its checkpoint is on the machine that trained it); not "
+                               "replacing it. Pass --force to publish this one anyway")
     with atomic_dir(target) as tmp:
         body = job.publish_files(tmp, device)
         files = {}
