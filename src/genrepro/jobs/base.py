@@ -14,12 +14,13 @@ tag) and the SHA-256 of every file; :mod:`genrepro.published` loads them back.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,21 @@ class Status:
         if self.complete:
             return "paper settings, complete"
         return f"paper settings, partial: {self.done}/{self.total} {self.unit}"
+
+
+@contextlib.contextmanager
+def cuda_speed(device: torch.device) -> Iterator[None]:
+    """cuDNN autotuning and TF32 on CUDA for the duration of the block; nothing on the CPU."""
+    if device.type != "cuda":
+        yield
+        return
+    b = torch.backends
+    old = (b.cudnn.benchmark, b.cuda.matmul.allow_tf32, b.cudnn.allow_tf32)
+    b.cudnn.benchmark = b.cuda.matmul.allow_tf32 = b.cudnn.allow_tf32 = True
+    try:
+        yield
+    finally:
+        b.cudnn.benchmark, b.cuda.matmul.allow_tf32, b.cudnn.allow_tf32 = old
 
 
 def code_digest(*modules: str) -> str:

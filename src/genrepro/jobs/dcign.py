@@ -33,10 +33,9 @@ it and in the published record).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,7 @@ import torch
 from genrepro.data.prep import atomic_file
 from genrepro.dcign.model import DCIGN, DCIGNConfig
 from genrepro.dcign.train import BatchSource, TrainConfig, Trainer
-from genrepro.jobs.base import MAX_FILE_BYTES, Budget, Job, OutOfBudget, Status
+from genrepro.jobs.base import MAX_FILE_BYTES, Budget, Job, OutOfBudget, Status, cuda_speed
 
 WEIGHTS = "model.safetensors"
 CUDA_SPEED = {"amp": True, "channels_last": True}   # inert on the CPU (see the module docstring)
@@ -56,21 +55,6 @@ RUNS = {   # job name -> (TrainConfig run, data, description)
     "dcign-chairs": ("chairs", "chairs", "DC-IGN on chairs, 150×150, §4.2, Figure 8"),
 }
 SourceFactory = Callable[["DCIGNJob", torch.device], BatchSource]
-
-
-@contextlib.contextmanager
-def cuda_speed(device: torch.device) -> Iterator[None]:
-    """cuDNN autotuning and TF32 on CUDA for the duration of the block; nothing on the CPU."""
-    if device.type != "cuda":
-        yield
-        return
-    b = torch.backends
-    old = (b.cudnn.benchmark, b.cuda.matmul.allow_tf32, b.cudnn.allow_tf32)
-    b.cudnn.benchmark = b.cuda.matmul.allow_tf32 = b.cudnn.allow_tf32 = True
-    try:
-        yield
-    finally:
-        b.cudnn.benchmark, b.cuda.matmul.allow_tf32, b.cudnn.allow_tf32 = old
 
 
 class DCIGNJob(Job):

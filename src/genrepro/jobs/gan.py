@@ -6,6 +6,13 @@ of ``parzen_ll.py``'s protocol, repeated over several sample seeds. ``gan-faces`
 TFD-size model (G ReLU 8000 → sigmoid 8000 → sigmoid 2304) on the rendered-faces stand-in; its
 generator (≈ 83 M parameters) does not fit the publishing cap, so it publishes its 10,000
 Parzen samples as uint8 and an interpolation grid instead.
+
+On CUDA a GAN job turns on TF32 matmuls for the call (:func:`~genrepro.jobs.base.cuda_speed`),
+as the DC-IGN jobs do; nothing else changes (fp32, eager). A GAN's trajectory is chaotic, so
+any numeric change gives another run of the same distribution; whether TF32 moves the Parzen
+score beyond run-to-run noise has not been measured (no GPU yet; ``gan-mnist-seed1`` measures
+that noise). The MNIST step is launch-bound at batch 100 on a GPU: CUDA graphs would be the
+next speed-up, left out until it can be timed and checked on a device.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from safetensors.torch import save_file
 from genrepro import parzen, profiles
 from genrepro.gan.model import GANConfig
 from genrepro.gan.train import EXTENDABLE, TrainConfig, Trainer
-from genrepro.jobs.base import RECORD, Budget, Job, OutOfBudget, Status, published_root
+from genrepro.jobs.base import RECORD, Budget, Job, OutOfBudget, Status, cuda_speed, published_root
 
 NOISE_LABEL = {"uniform": "uniform on [-sqrt(3), sqrt(3)] (final mnist.yaml)",
                "gaussian": "N(0, 1) (pylearn2 Generator default, mnist.yaml before f77a509)"}
@@ -82,7 +89,8 @@ class GANJob(Job):
         self.note_device(device)
         trainer = self.trainer(device)
         try:
-            trainer.train(on_step=budget.check, progress=progress)
+            with cuda_speed(device):   # TF32 matmuls on CUDA (see the module's docstring)
+                trainer.train(on_step=budget.check, progress=progress)
         except OutOfBudget:
             pass
         return self.status()
