@@ -180,6 +180,14 @@ def _blobs(n, seed):
 BLOBS = {"train": _blobs(400, 0), "valid": _blobs(100, 1), "test": _blobs(100, 2)}
 
 
+def assert_same_fit(a: dict, b: dict) -> None:
+    """Two Deep GMM checkpoints hold the same parameters and validation history, bit for bit."""
+    for k in ("A", "b"):
+        assert all(torch.equal(x, y) for x, y in zip(a["state"][k], b["state"][k]))
+    assert torch.equal(a["state"]["log_pi"], b["state"]["log_pi"])
+    assert [r["valid_best"] for r in a["history"]] == [r["valid_best"] for r in b["history"]]
+
+
 def test_deepgmm_budget_resume_bit_identical(artifacts, monkeypatch):
     job = DeepGMMNet("patches", (2, 3), profile="quick", data=BLOBS)   # quick: 4 EM iterations, L-BFGS 30
     cpu = torch.device("cpu")
@@ -189,11 +197,7 @@ def test_deepgmm_budget_resume_bit_identical(artifacts, monkeypatch):
     resumed = torch.load(job.ckpt_path, weights_only=False)
     monkeypatch.setenv("GENREPRO_ARTIFACTS", str(artifacts / "other"))
     job.run(Budget(3600), cpu, progress=False)
-    whole = torch.load(job.ckpt_path, weights_only=False)
-    for k in ("A", "b"):
-        assert all(torch.equal(a, b) for a, b in zip(resumed["state"][k], whole["state"][k]))
-    assert torch.equal(resumed["state"]["log_pi"], whole["state"]["log_pi"])
-    assert [r["valid_best"] for r in resumed["history"]] == [r["valid_best"] for r in whole["history"]]
+    assert_same_fit(resumed, torch.load(job.ckpt_path, weights_only=False))
 
 
 def test_partial_deepgmm_publication_resumes_bit_identically_on_a_fresh_machine(artifacts, monkeypatch):
@@ -213,12 +217,8 @@ def test_partial_deepgmm_publication_resumes_bit_identically_on_a_fresh_machine(
     monkeypatch.setenv("GENREPRO_ARTIFACTS", str(artifacts / "whole"))
     monkeypatch.setattr(published, "published_root", lambda: artifacts / "nothing")
     job.run(Budget(3600), cpu, progress=False)
-    whole = torch.load(job.ckpt_path, weights_only=False)
-    for k in ("A", "b"):
-        assert all(torch.equal(a, b) for a, b in zip(resumed["state"][k], whole["state"][k]))
-    assert torch.equal(resumed["state"]["log_pi"], whole["state"]["log_pi"])
-    assert [r["valid_best"] for r in resumed["history"]] == [r["valid_best"] for r in whole["history"]]
-    # a complete net publishes no resume file; another net's tag never resumes from it
+    assert_same_fit(resumed, torch.load(job.ckpt_path, weights_only=False))
+    # a complete net publishes no resume file
     jobs.write_published(job, cpu, "cmd", root=root, log=lambda m: None)
     assert "resume.safetensors" not in published.record(job.name, root)["files"]
 
