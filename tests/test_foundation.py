@@ -237,5 +237,8 @@ def test_markdown_table_escapes_pipes_so_every_cell_stays_a_cell():
     assert html.count("<th>") == 6 and html.count("<td>") + html.count("<td ") == 6
     assert "<th>|difference|</th>" in html and "<code>p|q</code>" in html and "|x|" in html
     assert "<td>a b</td>" in html
+    # a pipe its caller escaped already stays one escaped pipe
+    pre = MarkdownIt("commonmark").enable("table").render(markdown_table(["DC-IGN \\|r\\|", "b"], [[1, 2]]))
+    assert "<th>DC-IGN |r|</th>" in pre and pre.count("<th>") == 2
     with pytest.raises(ValueError, match="every row needs 6 cells"):
         markdown_table(header, [[1, 2]])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -43,11 +44,12 @@ def show_markdown(text: str) -> None:
 
 
 def markdown_cell(value: object) -> str:
-    """One table cell's text, safe inside a GFM/MyST pipe table: ``|`` is escaped (also inside
-    math and code, where the table parser removes the backslash again) and line breaks,
-    which would end the row, become spaces."""
+    """One table cell's text, safe inside a GFM/MyST pipe table: every ``|`` not already
+    escaped becomes ``\\|`` (also inside math and code, where the table parser removes the
+    backslash again; so write a norm in a cell as ``\\Vert``), and line breaks, which would
+    end the row, become spaces."""
     text = " ".join(str(value).splitlines())
-    return text.replace("|", "\\|")
+    return re.sub(r"(?<!\\)\|", r"\\|", text)
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
