@@ -200,9 +200,20 @@ def open_driver(c: browser.Chromium, width: int = 1280, height: int = 900):  # -
 
 def check_page(drv, url: str, page: str, html_dir: Path, base: str) -> tuple[list[Problem], str]:
     """Open ``url`` and return its problems and MathJax's state."""
+    from selenium.common.exceptions import WebDriverException
+
     drv.get_log("browser")   # drop what an earlier page left
     drv.get(url)
-    res = drv.execute_async_script(PAGE_JS, int(WAIT_S * 1000))
+    try:
+        res = drv.execute_async_script(PAGE_JS, int(WAIT_S * 1000))
+    except WebDriverException:
+        # a redirect page (index.html's meta refresh) can navigate away while the script waits:
+        # check the page it lands on, once; a page that never finishes is a problem of its own
+        time.sleep(1.0)
+        try:
+            res = drv.execute_async_script(PAGE_JS, int(WAIT_S * 1000))
+        except WebDriverException as e:
+            return [Problem(page, "load", "page", f"did not finish loading: {str(e).splitlines()[0][:200]}")], "unknown"
     probs = [Problem(page, p["kind"], p["element"], p["detail"]) for p in res["problems"]]
     for entry in drv.get_log("browser"):
         msg = entry.get("message", "")
