@@ -55,11 +55,12 @@ def weights(model: DeepGMM) -> dict[str, torch.Tensor]:
     return out
 
 
-def model_from_weights(t: dict[str, torch.Tensor], dim: int, layer_sizes: list[int], reg: float) -> DeepGMM:
+def model_from_weights(t: dict[str, torch.Tensor], dim: int, layer_sizes: list[int], reg: float,
+                       device: torch.device | str = "cpu") -> DeepGMM:
     k = len(layer_sizes)
     return model_from_state({"dim": dim, "layer_sizes": tuple(layer_sizes), "factorised": False, "reg": reg,
                              "A": [t[f"A{j}"] for j in range(k)], "b": [t[f"b{j}"] for j in range(k)],
-                             "log_pi": t["log_pi"]})
+                             "log_pi": t["log_pi"]}, device=device)
 
 
 class DeepGMMNet(Job):
@@ -128,35 +129,29 @@ class DeepGMMNet(Job):
         ok = rec["provenance"].get("settings_tag") == self.tag() and RESUME in rec["files"]
         return rec if ok else None
 
-    def from_published(self, device: torch.device | str) -> DeepGMM | None:
+    def from_published(self, rec: dict, device: torch.device | str) -> DeepGMM:
         """The checkpoint a partial publication of this net carries (weights, history and the
-        hard-EM paths of :data:`RESUME`), when its settings tag is this job's: a fresh clone on
-        another machine resumes the fit exactly where the published one stopped."""
+        hard-EM paths of :data:`RESUME`; ``rec`` from :meth:`_resumable_record`): a fresh clone
+        on another machine resumes the fit exactly where the published one stopped."""
         from genrepro import published
 
-        rec = self._resumable_record()
-        if rec is None:
-            return None
-        folder = published.verified_file(self.name, RESUME, rec=rec).parent
-        published.verified_file(self.name, "weights.safetensors", rec=rec)
-        t = load_file(str(folder / "weights.safetensors"))
-        k = len(rec["layer_sizes"])
-        model = model_from_state({"dim": rec["dim"], "layer_sizes": tuple(rec["layer_sizes"]), "factorised": False,
-                                  "reg": rec["reg"], "A": [t[f"A{j}"] for j in range(k)],
-                                  "b": [t[f"b{j}"] for j in range(k)], "log_pi": t["log_pi"]}, device=device)
+        weights_file = published.verified_file(self.name, "weights.safetensors", rec=rec)
+        resume_file = published.verified_file(self.name, RESUME, rec=rec)
+        model = model_from_weights(load_file(str(weights_file)), rec["dim"], rec["layer_sizes"], rec["reg"], device)
         model.history = rec["history"]
-        model._paths = load_file(str(folder / RESUME))["paths"].to(device=device, dtype=torch.int64)
+        model._paths = load_file(str(resume_file))["paths"].to(device=device, dtype=torch.int64)
         return model
 
     def restore(self, device: torch.device | str, train: torch.Tensor) -> DeepGMM:
         st = self.checkpoint()
         if st is None:
-            model = self.from_published(device)
-            if model is not None:   # no checkpoint here: take the published one's and keep it
+            rec = self._resumable_record()
+            if rec is not None:   # no checkpoint here: take the published one's and keep it
+                model = self.from_published(rec, device)
                 self.save(model)
                 devices = self.ckpt_dir() / "devices.json"
                 if not devices.is_file():
-                    trained = self._resumable_record()["provenance"]["trained_on"]   # "CPU (x86_64, 1 threads), …"
+                    trained = rec["provenance"]["trained_on"]   # "CPU (x86_64, 1 threads), …"
                     devices.write_text(json.dumps([d.strip() for d in re.findall(r"[^,(]+(?:\([^)]*\))?", trained)
                                                    if d.strip()]))
                 return model
