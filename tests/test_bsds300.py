@@ -177,3 +177,23 @@ def test_real_bsds300_all_checksums(tmp_path):
     assert shapes == {(321, 481), (481, 321)}
     assert all(a.dtype == np.uint8 for a in data.images.values())
     assert data.manifest["raw_sha256"] == bsds300.CHECKSUMS
+
+
+def test_pinned_checksums_live_in_a_data_file_and_a_broken_one_says_how_to_fix_it(tmp_path, monkeypatch):
+    import json as _json
+
+    doc = _json.loads(bsds300.CHECKSUM_FILE.read_text())
+    assert len(doc["sha256"]) == 300 and "BSDS500" in doc["about"]
+    assert bsds300.checksums_pinned() == doc["sha256"]
+    bad = tmp_path / "bsds300_sha256.json"
+    bad.write_text(_json.dumps({"sha256": dict(list(doc["sha256"].items())[:299])}))
+    monkeypatch.setattr(bsds300, "CHECKSUM_FILE", bad)
+    bsds300.checksums_pinned.cache_clear()
+    try:
+        with pytest.raises(bsds300.DataError, match="pins 299 images, not 300"):
+            bsds300.checksums_pinned()
+        bad.write_text("{not json")
+        with pytest.raises(bsds300.DataError, match="restore the file from git"):
+            bsds300.CHECKSUMS
+    finally:
+        bsds300.checksums_pinned.cache_clear()

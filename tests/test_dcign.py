@@ -137,6 +137,30 @@ def test_full_config_is_the_original_network():
     assert logits.shape == (2, 1, 150, 150) and mu.shape == logvar.shape == (2, 200)
 
 
+def test_kl_gradient_of_clamped_latents_is_discarded_as_in_the_original():
+    """monovariant_main.lua computes the KLD on the encoder output after SelectiveOutputClamp
+    and back-propagates it through SelectiveGradientFilter: a clamped latent's μ receives only
+    the invariance pull; the active latent's μ gets the KL gradient; log σ² always does."""
+    torch.manual_seed(0)
+    mu = torch.randn(6, 200, requires_grad=True)
+    logvar = torch.randn(6, 200, requires_grad=True)
+
+    class Head(DCIGN):
+        def encode(self, x):
+            return mu, logvar
+    net = Head(TINY)
+    _, m, lv = net(torch.rand(6, 1, 32, 32), active=[1], invariance=0.5, sample=False)
+    assert torch.equal(m[:, 0], mu[:, 0].mean().expand(6))           # clamped forward
+    from genrepro.dcign import kl_divergence
+    kl_divergence(m, lv).backward()
+    dev = (mu - mu.mean(0, keepdim=True)).detach()
+    assert torch.allclose(mu.grad[:, 0], 0.5 * dev[:, 0])              # invariance only, no KL pull
+    assert torch.allclose(mu.grad[:, 1], mu[:, 1].detach())            # d KL / d mu = mu (active)
+    assert torch.allclose(logvar.grad, 0.5 * (logvar.exp() - 1).detach())
+    _, m0, _ = net(torch.rand(6, 1, 32, 32), active=None, sample=False)
+    assert m0 is mu                                                      # baseline: the raw μ
+
+
 def test_quick_and_tiny_configs_close_their_size_chains():
     q = DCIGNConfig.quick()
     assert q.encoder_sizes()[-1] == 6 and q.decoder_sizes()[-1] == 64
@@ -146,6 +170,11 @@ def test_quick_and_tiny_configs_close_their_size_chains():
         assert DCIGN(TINY)(torch.rand(3, 1, 32, 32))[0].shape == (3, 1, 32, 32)
     with pytest.raises(ValueError, match="size chain"):
         DCIGN(DCIGNConfig(image_size=64))
+    with pytest.raises(ValueError, match="image sizes that close with these kernels: 64"):
+        DCIGN(DCIGNConfig(image_size=66, enc_channels=(4, 4, 4), enc_kernel=3, dec_channels=(4, 4, 4),
+                          dec_kernels=(3, 3, 3, 5)))
+    r = DCIGNConfig.reduced()
+    assert r.image_size == 64 and r.enc_channels == (24, 12, 12) and DCIGN(r)(torch.rand(1, 1, 64, 64))[0].shape[-1] == 64
 
 
 def test_loss_is_summed_bce_plus_closed_form_kl():
@@ -252,6 +281,45 @@ def test_resume_after_kill_is_bit_identical(face_model, tmp_path):
         assert torch.equal(p, q)
     assert _strip(full.history) == _strip(resumed.history)
     assert full.history[-1]["step"] == 6 and sum(full.history[0]["kinds"].values()) == 3
+
+
+def test_monitor_curve_survives_a_resume_and_leaves_training_untouched(face_model, tmp_path):
+    """The |r|-against-steps monitor runs at 0 and every k steps in eval mode; its curve is in
+    the checkpoint, so a killed-and-resumed run has the same curve and the same weights."""
+    calls = []
+
+    def monitor(model):
+        calls.append(model.training)
+        return {"w": float(model.mu.weight.sum())}
+
+    def trainer(tmp, **kw):
+        tcfg = TrainConfig(steps=6, checkpoint_every=2, log_every=3)
+        return Trainer(TINY, tcfg, FaceSource(face_model, 32, 6, seed=0), tmp, monitor=monitor, monitor_every=3)
+
+    plain = _trainer(face_model, tmp_path / "plain")
+    plain.train(progress=False)
+    full = trainer(tmp_path / "a")
+    full.train(progress=False)
+    assert [e["step"] for e in full.evals] == [0, 3, 6] and calls == [False] * 3
+    for p, q in zip(plain.model.parameters(), full.model.parameters()):
+        assert torch.equal(p, q)                      # monitoring changed nothing
+
+    class Killed(Exception):
+        pass
+
+    def kill(step):
+        if step == 5:
+            raise Killed
+
+    part = trainer(tmp_path / "b")
+    with pytest.raises(Killed):
+        part.train(on_step=kill, progress=False)
+    resumed = trainer(tmp_path / "b")
+    resumed.train(progress=False)
+    assert resumed.resumed_from == 4 and resumed.evals == full.evals
+    with pytest.raises(ValueError, match="monitor_every"):
+        Trainer(TINY, TrainConfig(steps=2), FaceSource(face_model, 32, 2), tmp_path / "c",
+                monitor=monitor, monitor_every=0)
 
 
 def test_nan_stops_and_keeps_last_good_checkpoint(face_model, tmp_path):
@@ -370,3 +438,19 @@ def test_disentanglement_and_novel_views_on_a_stub():
     angles, errs = novel_view_errors(stub, test, cal)
     assert angles.shape == errs.shape == (2 * 20 * 19,)
     assert errs.max() < 1e-9 and angles.max() <= 180
+
+
+def test_rendered_test_sets_are_the_test_split_as_uint8_batches(face_model):
+    """The chapter's test faces for a size with no prepared file: batch i of each kind is the
+    "test" split's batch i, stored as uint8 like test_batches_<profile>.npz."""
+    from genrepro.data.faces import KINDS, TEST_SEED, FaceBatches, to_uint8
+    from genrepro.jobs.dcign import rendered_test_sets
+
+    sets = rendered_test_sets(face_model, 32, 2)
+    assert set(sets) == set(KINDS) and all(len(s) == 2 for s in sets.values())
+    ref = FaceBatches(face_model, 32, "test", TEST_SEED).batch("EL_VARIED", 1)
+    got = sets["EL_VARIED"].batch(1)
+    assert sets["EL_VARIED"].images.shape == (2, 20, 32, 32) and sets["EL_VARIED"].images.dtype == np.uint8
+    assert np.array_equal(sets["EL_VARIED"].images[1], to_uint8(ref.images[:, 0]))
+    assert torch.equal(got.elevation, ref.elevation) and got.images.shape == (20, 1, 32, 32)
+    assert float(got.elevation.std()) > 1 and float(got.azimuth.std()) < 1e-3   # only elevation varies

@@ -54,7 +54,7 @@ class NoiseSource:
 
 class TinyJob(DCIGNJob):
     def __init__(self):
-        super().__init__("dcign-faces", cfg=TINY, train=TRAIN, source=lambda job, device: NoiseSource())
+        super().__init__("dcign-faces-150", cfg=TINY, train=TRAIN, source=lambda job, device: NoiseSource())
 
     def data_files(self) -> list[str]:
         return ["tiny/x.npy"]
@@ -113,16 +113,16 @@ def test_round_trip_continues_the_cpu_run_bit_identically(env, monkeypatch):
     assert (r["before"], r["after"], r["returns"]) == ("partial (3/7 steps)", "complete", "checkpoint")
     assert (env / "w" / "data" / "tiny" / "x.npy").is_file() and not (env / "b" / "work").exists()
     back = sorted(p.name for p in (env / "ret").iterdir())
-    assert back == ["dcign-faces.tgz.000", "manifest.json"] and len(back) <= gpu.RETURN_FILES
+    assert back == ["dcign-faces-150.tgz.000", "manifest.json"] and len(back) <= gpu.RETURN_FILES
     assert job.status().done == 3                                  # nothing local changed yet
-    assert gpu.unpack(env / "ret", registry=reg, log=quiet) == ["dcign-faces"]
+    assert gpu.unpack(env / "ret", registry=reg, log=quiet) == ["dcign-faces-150"]
     assert job.status().complete
     got = torch.load(job.last_path, weights_only=False)
     assert all(torch.equal(got["model"][k], reference["model"][k]) for k in reference["model"])
     notes: list[str] = []
     assert gpu.unpack(env / "ret", registry=reg, log=notes.append) == []   # local is as far: kept
     assert any("kept the local checkpoint" in n for n in notes)
-    part = env / "ret" / "dcign-faces.tgz.000"
+    part = env / "ret" / "dcign-faces-150.tgz.000"
     part.write_bytes(part.read_bytes()[:-10])
     with pytest.raises(ValueError, match="altered"):
         gpu.unpack(env / "ret", force=True, registry=reg, log=quiet)
@@ -137,5 +137,5 @@ def test_device_side_imports_without_tqdm_or_safetensors(env):
     assert p.returncode == 0, p.stderr
     res = json.loads((env / "ret" / gpu.RETURN_MANIFEST).read_text())
     assert res["shimmed"] == ["tqdm", "safetensors"]
-    # the real registry's dcign-faces has the full profile's settings, not the tiny job's: not run
+    # the real registry's dcign-faces-150 has the full profile's settings, not the tiny job's: not run
     assert "differs from the packed" in res["jobs"][0]["note"]

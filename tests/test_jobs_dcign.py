@@ -102,14 +102,71 @@ def test_checkpoint_from_another_device_type_is_reseeded_not_refused():
 
 
 def test_settings_tag_is_the_same_on_every_device_and_differs_between_runs():
-    faces, base = DCIGNJob("dcign-faces"), DCIGNJob("dcign-baseline")
+    faces, base = DCIGNJob("dcign-faces-150"), DCIGNJob("dcign-baseline-150")
     tc = faces.train_config()
     assert tc.amp and tc.channels_last and tc.clamp and not base.train_config().clamp
-    assert faces.tag() != base.tag() != DCIGNJob("dcign-chairs").tag()
-    assert faces.tag() == DCIGNJob("dcign-faces").tag()
+    assert faces.tag() != base.tag() != DCIGNJob("dcign-chairs-150").tag()
+    assert faces.tag() == DCIGNJob("dcign-faces-150").tag()
     assert faces.data_files() == ["faces/manifest.json", "faces/face_model.npz"]
+    assert faces.gpu_only and faces.model_config() == DCIGNConfig.full() and tc.steps == 24_000
     with pytest.raises(ValueError, match="known"):
         DCIGNJob("dcign-cars")
+
+
+def test_reduced_jobs_are_the_cpu_reduction_and_say_so():
+    from genrepro.jobs import Status
+    from genrepro.jobs.dcign import REDUCED_STEPS
+
+    faces, base, chairs = (DCIGNJob(n) for n in ("dcign-faces", "dcign-baseline", "dcign-chairs"))
+    assert not any(j.gpu_only for j in (faces, base, chairs))
+    assert faces.model_config() == DCIGNConfig.reduced() and faces.model_config().image_size == 64
+    assert faces.train_config().steps == REDUCED_STEPS["dcign"] and not faces.train_config().amp
+    assert faces.train_config().clamp and not base.train_config().clamp
+    assert len({faces.tag(), base.tag(), chairs.tag(), DCIGNJob("dcign-faces-150").tag()}) == 4
+    assert faces.data_spec()["monitor"]["batches"] > 0 and "monitor" not in chairs.data_spec()
+    label = faces.scale_label(Status(5, 40, "steps"))
+    assert label.startswith("reduced 64×64") and "paper: 150×150" in label and "partial: 5/40" in label
+    assert DCIGNJob("dcign-faces-150").scale_label(Status(5, 40, "steps")).startswith("paper settings")
+
+
+def test_factor_correlations_finds_the_latent_that_tracks_each_factor():
+    """A fake encoder whose μ[:, 0] is the azimuth (z1 tracks it) and μ[:, 7] the light."""
+    from types import SimpleNamespace
+
+    from genrepro.jobs.dcign import factor_correlations
+
+    class Fake(torch.nn.Module):
+        cfg = SimpleNamespace(image_size=4, latent_dim=10)
+
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def encode(self, x):
+            mu = torch.zeros(len(x), 10)
+            mu[:, 0] = x[:, 0, 0, 0] * 3        # pixel (0, 0) holds the azimuth, scaled
+            mu[:, 7] = -x[:, 0, 0, 1] * 5       # pixel (0, 1) holds the light, sign flipped
+            return mu, mu
+    g = torch.Generator().manual_seed(0)
+
+    def batch(factor):
+        v = torch.rand(20, generator=g)
+        img = torch.rand(20, 1, 4, 4, generator=g) * 0.01
+        img[:, 0, 0, {"azimuth": 0, "light": 1}[factor]] = v
+        return SimpleNamespace(images=img, **{"azimuth": v, "elevation": v, "light": v})
+    batches = {"AZ_VARIED": [batch("azimuth")], "LIGHT_VARIED": [batch("light")]}
+    clamped = factor_correlations(Fake(), batches, clamped=True)
+    assert clamped["abs_r"]["azimuth"] > 0.999 and clamped["latent"] == {"azimuth": 0, "light": 2}
+    assert clamped["abs_r"]["light"] < 0.5          # z3 (index 2) is constant here
+    assert clamped["within_r"]["azimuth"] > 0.999
+    # a latent whose direction depends on the face: perfect within each batch, ≈ 0 pooled
+    flip = [batch("azimuth"), batch("azimuth")]
+    flip[1].images[:, 0, 0, 0] = 1 - flip[1].images[:, 0, 0, 0]
+    flip[1].azimuth = flip[1].azimuth.clone()
+    flipped = factor_correlations(Fake(), {"AZ_VARIED": flip}, clamped=True)
+    assert flipped["within_r"]["azimuth"] > 0.999 and flipped["abs_r"]["azimuth"] < 0.5
+    free = factor_correlations(Fake(), batches, clamped=False)
+    assert free["latent"] == {"azimuth": 0, "light": 7} and free["abs_r"]["light"] > 0.999
 
 
 def test_publish_and_load_round_trip(tmp_path):
@@ -121,7 +178,7 @@ def test_publish_and_load_round_trip(tmp_path):
     assert rec["model"] == "genrepro.dcign.DCIGN" and rec["weights_dtype"] == "float32"
     assert rec["provenance"]["status"] == "partial (4/7 steps)" and not rec["provenance"]["complete"]
     assert rec["metrics"]["steps"] == 4 and rec["metrics"]["final_loss"] == rec["history"][-1]["loss"]
-    assert rec["dcign_config"]["image_size"] == 32 and rec["train_config"]["amp"] is True
+    assert rec["dcign_config"]["image_size"] == 32 and rec["train_config"]["amp"] is False   # reduced: CPU
     mine, _ = job.trained_model()
     x = torch.rand(3, 1, 32, 32, generator=torch.Generator().manual_seed(1))
     assert not model.training and model.mu.weight.dtype == torch.float32

@@ -28,7 +28,7 @@ N(0, I)) over latents and images.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -58,6 +58,14 @@ class DCIGNConfig:
     def quick(cls) -> DCIGNConfig:
         """64×64, widths 16/8/8 (decoder 8 → 16 → 16 → 1): the same structure, CPU-sized."""
         return cls(image_size=64, enc_channels=(16, 8, 8), enc_kernel=3, dec_channels=(8, 16, 16),
+                   dec_kernels=(3, 3, 3, 5))
+
+    @classmethod
+    def reduced(cls) -> DCIGNConfig:
+        """The CPU-trainable reduction of the ``dcign-faces`` / ``-baseline`` / ``-chairs`` jobs:
+        the quick network's 64×64 size chain and kernels, widths 24/12/12 (decoder 12 → 24 → 24
+        → 1), 200 latents — a quarter of the paper's widths at 18 % of its image area."""
+        return cls(image_size=64, enc_channels=(24, 12, 12), enc_kernel=3, dec_channels=(12, 24, 24),
                    dec_kernels=(3, 3, 3, 5))
 
     @classmethod
@@ -99,8 +107,22 @@ class DCIGNConfig:
             raise ValueError("latent_dim and every width must be >= 1")
         enc, dec = self.encoder_sizes(), self.decoder_sizes()
         if min(enc + dec) < 1 or dec[-1] != self.image_size:
+            near = self.valid_image_sizes(max(4, self.image_size - 40), self.image_size + 40)
+            hint = (f"image sizes that close with these kernels: {', '.join(map(str, near))}"
+                    if near else "no image size within ±40 closes with these kernels: change "
+                    "enc_kernel or dec_kernels")
             raise ValueError(f"size chain does not close: encoder {enc}, decoder {dec} "
-                             f"(must end at image_size {self.image_size})")
+                             f"(must end at image_size {self.image_size}); {hint}")
+
+    def valid_image_sizes(self, lo: int, hi: int) -> list[int]:
+        """The image sizes in ``[lo, hi]`` whose size chain closes with this config's kernels."""
+        out = []
+        for n in range(max(1, lo), hi + 1):
+            c = replace(self, image_size=n)
+            enc, dec = c.encoder_sizes(), c.decoder_sizes()
+            if min(enc + dec) >= 1 and dec[-1] == n:
+                out.append(n)
+        return out
 
 
 class DCIGN(nn.Module):
@@ -109,7 +131,13 @@ class DCIGN(nn.Module):
     ``forward(x, active=None, invariance=0.01, sample=True)`` returns
     ``(logits, mu, logvar)``. With ``active`` given, the latent means are clamped with
     :func:`~genrepro.dcign.clamp_latents` before sampling (§3.1 step 5; see
-    :meth:`latents`); the KL term is always computed on the encoder's own ``(mu, logvar)``.
+    :meth:`latents`), and the ``mu`` returned — the one the KL term is computed on — is the
+    *clamped* mean, as in the original: ``monovariant_main.lua`` computes its KLD on
+    ``model:get(1).output``, the encoder's output *after* ``SelectiveOutputClamp``, and sends
+    its gradient back through ``SelectiveGradientFilter``. So a clamped latent's KL gradient
+    is discarded with the rest (it receives only the invariance pull); the KL term does not
+    drag z2 towards 0 in the twelve batches out of thirteen where z2 is clamped. Without a
+    clamp (the baseline) it is the encoder's own ``mu``.
     """
 
     def __init__(self, cfg: DCIGNConfig):
@@ -174,8 +202,9 @@ class DCIGN(nn.Module):
                 sample: bool = True, generator: torch.Generator | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         mu, logvar = self.encode(x)
-        z = self.latents(mu, logvar, active, invariance, sample, generator)
-        return self.decode_logits(z), mu, logvar
+        m = mu if active is None else clamp_latents(mu, active, invariance)
+        z = m if not sample else self.latents(m, logvar, None, sample=True, generator=generator)
+        return self.decode_logits(z), m, logvar
 
 
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

@@ -88,11 +88,20 @@ def _jsonable(d: dict) -> dict:
 
 
 class Trainer:
-    """Trains one :class:`DCIGN` on ``source``'s batches, checkpointing into ``ckpt_dir``."""
+    """Trains one :class:`DCIGN` on ``source``'s batches, checkpointing into ``ckpt_dir``.
+
+    ``monitor``: optional ``model -> dict`` (e.g. the |r| of z1–z3 on held-out batches), called
+    with the network in eval mode at step 0 and every ``monitor_every`` steps; it must not
+    touch the training state (it runs under ``no_grad``), so a resumed run stays bit-identical."""
 
     def __init__(self, cfg: DCIGNConfig, tcfg: TrainConfig, source: BatchSource,
-                 ckpt_dir: str | Path, device: torch.device | str = "cpu"):
+                 ckpt_dir: str | Path, device: torch.device | str = "cpu",
+                 monitor: Callable[[DCIGN], dict] | None = None, monitor_every: int = 1000):
+        if monitor is not None and monitor_every < 1:
+            raise ValueError(f"monitor_every must be >= 1, got {monitor_every}")
         self.cfg, self.tcfg, self.source = cfg, tcfg, source
+        self.monitor, self.monitor_every = monitor, int(monitor_every)
+        self.evals: list[dict] = []
         self.device = torch.device(device)
         self.ckpt_dir = Path(ckpt_dir)
         torch.manual_seed(tcfg.seed)
@@ -119,6 +128,7 @@ class Trainer:
     def state(self) -> dict:
         return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "step": self.step,
                 "history": self.history, "acc": dict(self._acc), "gen": self.gen.get_state(),
+                "evals": self.evals,
                 "settings": self.settings()}
 
     def save(self) -> None:
@@ -138,6 +148,7 @@ class Trainer:
         self.opt.load_state_dict(st["opt"])
         self.gen.set_state(st["gen"].cpu() if self.device.type != "cpu" else st["gen"])
         self.step, self.history, self._acc = st["step"], st["history"], dict(st["acc"])
+        self.evals = list(st.get("evals", []))
 
     # -- one update ----------------------------------------------------------------------------
     def _autocast(self):
@@ -185,10 +196,24 @@ class Trainer:
         self._acc = {}
         return rec
 
+    def _monitor(self) -> None:
+        """Append ``{"step", **monitor(model)}`` to :attr:`evals` (the |r|-against-steps curve)."""
+        if self.monitor is None:
+            return
+        was = self.model.training
+        self.model.eval()
+        with torch.no_grad():
+            rec = {"step": self.step, **self.monitor(self.model)}
+        self.model.train(was)
+        self.evals.append(rec)
+
     def train(self, resume: bool = True, on_step: Callable[[int], None] | None = None,
               progress: bool = True) -> list[dict]:
         """Train to ``steps`` updates, resuming from ``last.pt`` when present; returns history
-        (one record per ``log_every`` steps: mean per-image loss, BCE, KL, batch kinds seen)."""
+        (one record per ``log_every`` steps: mean per-image loss, BCE, KL, batch kinds seen).
+
+        With a ``monitor`` (see :class:`Trainer`), it is also called at step 0 and every
+        ``monitor_every`` steps, its results kept in :attr:`evals` (saved in the checkpoint)."""
         if resume and self.last_path.is_file():
             self.load(self.last_path)
             self.resumed_from = self.step
@@ -196,6 +221,8 @@ class Trainer:
         mode = "DC-IGN" if cfg.clamp else "VAE baseline"
         bar = prog.bar(progress, total=cfg.steps, initial=self.step, desc=f"{mode} training", unit="step")
         t0 = time.perf_counter()
+        if self.monitor is not None and not self.evals:
+            self._monitor()
         while self.step < cfg.steps:
             batch = self.source.batch(self.step)
             self._accumulate(batch.kind, self.train_step(batch))
@@ -206,6 +233,8 @@ class Trainer:
                 bar.set_postfix(loss=f"{rec['loss']:.1f}")
                 prog.log(f"{mode} step {self.step}/{cfg.steps}: loss {rec['loss']:.1f} per image "
                          f"(BCE {rec['bce']:.1f}, KL {rec['kl']:.1f})", progress)
+            if self.monitor is not None and (self.step % self.monitor_every == 0 or self.step == cfg.steps):
+                self._monitor()
             if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
                 self.save()
             if on_step is not None:

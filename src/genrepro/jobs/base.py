@@ -162,6 +162,10 @@ class Job:
         config, ...). ``out`` is a temporary folder that :func:`write_published` moves into place."""
         raise NotImplementedError
 
+    def scale_label(self, st: Status) -> str:
+        """How the book labels this job's numbers (default: paper settings, complete or partial)."""
+        return st.label()
+
     def wall_time_s(self) -> float:
         """Training time summed over every call so far (for provenance)."""
         return 0.0
@@ -220,7 +224,7 @@ def write_published(job: Job, device: torch.device, command: str, root: Path | N
             "provenance": {
                 "trained_on": job.trained_on(), "published_on": device_name(device),
                 "status": st.state, "complete": st.complete, "done": st.done, "total": st.total,
-                "unit": st.unit, "scale": st.label(), "wall_time_s": round(job.wall_time_s(), 1),
+                "unit": st.unit, "scale": job.scale_label(st), "wall_time_s": round(job.wall_time_s(), 1),
                 "git_commit": git_commit(), "settings_tag": job.tag(), "command": command,
                 "published": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "torch": torch.__version__,
             },

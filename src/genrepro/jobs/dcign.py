@@ -1,22 +1,32 @@
-"""DC-IGN jobs (Kulkarni et al. 2015 §3.2, §4.1, §4.2): the chapter's three networks at the full profile.
+"""DC-IGN jobs (Kulkarni et al. 2015 §3.2, §4.1, §4.2): the chapter's three networks, twice.
 
-* ``dcign-faces`` — the clamped DC-IGN on rendered faces (§3.2, §4.1; 24,000 steps);
+The CPU-trainable reduction (:meth:`~genrepro.dcign.DCIGNConfig.reduced`: 64×64, widths
+24/12/12, the paper's structure, clamp, ratio, invariance and optimiser), trained on this
+2-core machine in resumable budgeted chunks:
+
+* ``dcign-faces`` — the clamped DC-IGN on rendered faces (§3.2, §4.1);
 * ``dcign-baseline`` — the plain VAE of §4.1.1: the same network and batches, no clamp;
-* ``dcign-chairs`` — the clamped DC-IGN on the chairs (§4.2; 10,000 steps).
+* ``dcign-chairs`` — the clamped DC-IGN on the chairs (§4.2), resized to 64×64.
 
-Each wraps the chapter's resumable :class:`~genrepro.dcign.Trainer` with the settings of
-``DCIGNConfig.from_profile("full")`` and ``TrainConfig.from_profile("full", run=...)``, the
-150×150 network of the original ``init_network2_150_mv``. Batches are those the chapter
-trains on: faces rendered on the fly by :class:`~genrepro.dcign.FaceSource` (only the prepared
-face model is read), chairs from ``data/chairs/full``.
+The paper's own 150×150 network (``init_network2_150_mv``, :meth:`DCIGNConfig.full`), GPU jobs:
+``dcign-faces-150`` (24,000 steps), ``dcign-baseline-150``, ``dcign-chairs-150`` (10,000).
 
-Budget cuts lose no work: the trainer checkpoints every ``checkpoint_every`` (2,000) steps, so
+Every faces job records, every ``MONITOR_EVERY`` steps, the |Pearson r| of z1, z2, z3 (the
+baseline: of its most varying latent per factor) with the true azimuth, elevation and light on
+``MONITOR_BATCHES`` held-out batches per factor (unseen identities, batch indices disjoint from
+the chapter's test batches): the chapter's "when do the factors separate" curve.
+
+Each wraps the chapter's resumable :class:`~genrepro.dcign.Trainer`. Batches are those the
+chapter trains on: faces rendered on the fly by :class:`~genrepro.dcign.FaceSource` (only the
+prepared face model is read), chairs from ``data/chairs/full``.
+
+Budget cuts lose no work: the trainer checkpoints every ``checkpoint_every`` steps, so
 when the budget runs out mid-interval :meth:`DCIGNJob.run` writes ``last.pt`` at once. That
 checkpoint holds the step, the history, the running log accumulators, the Adam state and the
 noise generator's state, and batches are a pure function of ``(seed, step)``, so a resume from
 it is bit-identical on the CPU to an uninterrupted run (``tests/test_jobs_dcign.py``).
 
-CUDA speed settings. The job's ``TrainConfig`` always sets ``amp=True`` (bf16 autocast) and
+CUDA speed settings. The 150×150 jobs' ``TrainConfig`` always sets ``amp=True`` (bf16 autocast) and
 ``channels_last=True``. The trainer applies both on CUDA only and ignores them on the CPU, so
 a CPU run of the same job computes in plain fp32; on CUDA :meth:`DCIGNJob.run` also turns on
 ``cudnn.benchmark`` and TF32 matmuls/convolutions for the call (restored afterwards). We chose
@@ -37,6 +47,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +60,23 @@ from genrepro.jobs.base import MAX_FILE_BYTES, Budget, Job, OutOfBudget, Status,
 
 WEIGHTS = "model.safetensors"
 CUDA_SPEED = {"amp": True, "channels_last": True}   # inert on the CPU (see the module docstring)
-RUNS = {   # job name -> (TrainConfig run, data, description)
-    "dcign-faces": ("dcign", "faces", "DC-IGN (clamped) on rendered faces, 150×150, §3.2/§4.1, Figures 5–7"),
-    "dcign-baseline": ("baseline", "faces", "plain VAE baseline on rendered faces, §4.1.1, Figure 7"),
-    "dcign-chairs": ("chairs", "chairs", "DC-IGN on chairs, 150×150, §4.2, Figure 8"),
+RUNS = {   # job name -> (TrainConfig run, data, scale, description)
+    "dcign-faces": ("dcign", "faces", "reduced",
+                    "DC-IGN (clamped) on rendered faces, reduced 64×64 (CPU), §3.2/§4.1, Figures 4–7"),
+    "dcign-baseline": ("baseline", "faces", "reduced",
+                       "plain VAE baseline on rendered faces, reduced 64×64 (CPU), §4.1.1, Figure 7"),
+    "dcign-chairs": ("chairs", "chairs", "reduced", "DC-IGN on chairs, reduced 64×64 (CPU), §4.2, Figure 8"),
+    "dcign-faces-150": ("dcign", "faces", "full", "DC-IGN (clamped) on rendered faces, 150×150, §3.2/§4.1, Figures 4–7"),
+    "dcign-baseline-150": ("baseline", "faces", "full", "plain VAE baseline on rendered faces, 150×150, §4.1.1, Figure 7"),
+    "dcign-chairs-150": ("chairs", "chairs", "full", "DC-IGN on chairs, 150×150, §4.2, Figure 8"),
 }
+# The reduction's schedule (our choice, sized for ≈ 2 h a network on this 2-core CPU; the
+# 150×150 jobs take the full profile's 24,000 / 24,000 / 10,000 steps).
+REDUCED_STEPS = {"dcign": 40_000, "baseline": 40_000, "chairs": 20_000}
+REDUCED_CHECKPOINT_EVERY = 1_000
+MONITOR_EVERY = 1_000       # steps between |r| measurements (faces jobs)
+MONITOR_BATCHES = 10        # held-out batches per factor for each measurement
+MONITOR_FIRST_INDEX = 1_000  # their batch indices start here: disjoint from the test files' 0…
 SourceFactory = Callable[["DCIGNJob", torch.device], BatchSource]
 
 
@@ -71,21 +94,40 @@ class DCIGNJob(Job):
         if name not in RUNS:
             raise ValueError(f"no DC-IGN job {name!r}; known: {', '.join(RUNS)}")
         self.name = name
-        self.run_kind, self.data, self.description = RUNS[name]
+        self.run_kind, self.data, self.scale, self.description = RUNS[name]
+        self.gpu_only = self.scale == "full"
         self.priority = 40 + list(RUNS).index(name)
         self.datasets = (self.data,)
         self._cfg, self._train, self._source = cfg, dict(train or {}), source
 
     # -- settings --------------------------------------------------------------------------------
     def model_config(self) -> DCIGNConfig:
-        return self._cfg or DCIGNConfig.from_profile("full")
+        if self._cfg is not None:
+            return self._cfg
+        return DCIGNConfig.reduced() if self.scale == "reduced" else DCIGNConfig.from_profile("full")
 
     def train_config(self) -> TrainConfig:
-        return TrainConfig.from_profile("full", run=self.run_kind, **{**CUDA_SPEED, **self._train})
+        if self.scale == "reduced":
+            base = {"steps": REDUCED_STEPS[self.run_kind], "checkpoint_every": REDUCED_CHECKPOINT_EVERY}
+        else:
+            base = dict(CUDA_SPEED)
+        return TrainConfig.from_profile("full", run=self.run_kind, **{**base, **self._train})
 
     def data_spec(self) -> dict[str, Any]:
         """What the batches are (the trainer checks the source's full settings on resume)."""
-        return {"data": self.data, "profile": "full", "custom_source": self._source is not None}
+        spec = {"data": self.data, "profile": "full", "custom_source": self._source is not None}
+        if self.data == "faces":
+            spec["monitor"] = {"every": MONITOR_EVERY, "batches": MONITOR_BATCHES, "first": MONITOR_FIRST_INDEX}
+        return spec
+
+    def scale_label(self, st: Status) -> str:
+        """"reduced 64×64 (widths 24/12/12), our CPU schedule …" or the paper-settings label."""
+        if self.scale == "full" and self._cfg is None:
+            return st.label()
+        c = self.model_config()
+        what = (f"reduced {c.image_size}×{c.image_size} (widths {'/'.join(map(str, c.enc_channels))}; "
+                f"paper: 150×150, 96/48/24)")
+        return f"{what}, {'complete' if st.complete else 'partial'}: {st.done}/{st.total} {st.unit}"
 
     def settings(self) -> tuple[Any, ...]:
         return (self.model_config(), self.train_config(), self.data_spec())
@@ -121,6 +163,17 @@ class DCIGNJob(Job):
                                     device=device)
         return dcign.ChairSource(chairs.load_chairs("train", "full"), cfg.image_size, tcfg.steps,
                                  seed=tcfg.seed, device=device)
+
+    def monitor(self, device: torch.device) -> Callable[[DCIGN], dict] | None:
+        """The |r| monitor of a faces job (see the module docstring); None for chairs and for
+        jobs built with a custom source."""
+        if self.data != "faces" or self._source is not None:
+            return None
+        from genrepro.data import faces
+
+        cfg, seed = self.model_config(), self.train_config().seed
+        batches = monitor_batches(faces.load_face_model(), cfg.image_size, seed, device)
+        return partial(factor_correlations, batches=batches, clamped=self.run_kind != "baseline")
 
     # -- checkpoints -----------------------------------------------------------------------------
     @property
@@ -168,7 +221,8 @@ class DCIGNJob(Job):
         self.note_device(device)
         self._match_generator(device)
         with cuda_speed(device):
-            trainer = Trainer(self.model_config(), self.train_config(), self.source(device), self.ckpt_dir(), device)
+            trainer = Trainer(self.model_config(), self.train_config(), self.source(device), self.ckpt_dir(), device,
+                              monitor=self.monitor(device), monitor_every=MONITOR_EVERY)
             try:
                 trainer.train(on_step=budget.check, progress=progress)
             except OutOfBudget:
@@ -205,7 +259,8 @@ class DCIGNJob(Job):
         return {"model": "genrepro.dcign.DCIGN", "weights": WEIGHTS, "weights_dtype": dtype,
                 "run": self.run_kind, "data": self.data, "dcign_config": asdict(self.model_config()),
                 "train_config": asdict(self.train_config()), "source": st["settings"]["source"],
-                "reseeded": self.reseeded(), "metrics": metrics, "history": hist}
+                "reseeded": self.reseeded(), "metrics": metrics, "history": hist,
+                "monitor": st.get("evals", [])}
 
     def _chairs_test_mse(self, model: DCIGN) -> dict[str, Any]:
         """§4.2's test reconstruction MSE per pixel on the held-out chairs, when prepared."""
@@ -223,9 +278,64 @@ class DCIGNJob(Job):
                 "test_models": int(len(test.images))}
 
 
+FACTOR_OF = {"AZ_VARIED": "azimuth", "EL_VARIED": "elevation", "LIGHT_VARIED": "light"}
+
+
+def monitor_batches(face_model, size: int, seed: int, device: torch.device | str = "cpu",
+                    n: int = MONITOR_BATCHES) -> dict[str, list]:
+    """``n`` held-out batches per extrinsic factor (split "test": identities never trained on;
+    batch indices from ``MONITOR_FIRST_INDEX``, disjoint from the prepared test batches)."""
+    from genrepro.data import faces
+
+    fb = faces.FaceBatches(face_model, size, "test", seed, device)
+    return {k: [fb.batch(k, MONITOR_FIRST_INDEX + i) for i in range(n)]
+            for k in (faces.AZ_VARIED, faces.EL_VARIED, faces.LIGHT_VARIED)}
+
+
+def rendered_test_sets(face_model, size: int, n: int, seed: int | None = None,
+                       device: torch.device | str = "cpu") -> dict[str, Any]:
+    """``n`` test batches per kind rendered at ``size``, as ``FaceTestSet`` s (uint8 like the
+    prepared ``test_batches_<profile>.npz``, batch indices 0…n−1 of the "test" split): the test
+    faces of a network whose size has no prepared file, or more of them than the quick file's 8."""
+    import numpy as np
+
+    from genrepro.data import faces
+
+    fb = faces.FaceBatches(face_model, size, "test", faces.TEST_SEED if seed is None else seed, device)
+    out = {}
+    for kind in faces.KINDS:
+        bs = [fb.batch(kind, i) for i in range(n)]
+        arr = {a: np.stack([getattr(b, a).cpu().numpy() for b in bs])
+               for a in ("azimuth", "elevation", "light", "shape_coef", "albedo_coef")}
+        out[kind] = faces.FaceTestSet(kind, np.stack([faces.to_uint8(b.images[:, 0]) for b in bs]), **arr)
+    return out
+
+
+def factor_correlations(model: DCIGN, batches: dict[str, list], clamped: bool = True) -> dict[str, Any]:
+    """|Pearson r| between each factor's latent μ and the true factor over ``batches`` (kind →
+    ``FaceBatch`` list, one factor varied per batch). ``clamped``: the latent is the one
+    trained for the factor (z1, z2, z3); otherwise (the plain VAE) the most varying one.
+
+    ``abs_r`` pools every image of the kind (identities, and the other factors, differ between
+    batches), so it asks that the latent mean the same thing for every face; ``within_r`` is
+    the mean over batches of the |r| inside one batch (one face, one factor moving), which a
+    latent whose direction or offset depends on the face still scores high on."""
+    from genrepro.dcign import EXTRINSIC, abs_pearson, encode, most_varying_latent
+
+    r, within, latent = {}, {}, {}
+    for kind, bs in batches.items():
+        idx = EXTRINSIC[kind] if clamped else most_varying_latent(model, [b.images for b in bs])
+        zs = [encode(model, b.images)[:, idx] for b in bs]
+        truths = [getattr(b, FACTOR_OF[kind]) for b in bs]
+        r[FACTOR_OF[kind]] = round(abs_pearson(torch.cat(zs), torch.cat(truths)), 4)
+        within[FACTOR_OF[kind]] = round(sum(abs_pearson(z, t) for z, t in zip(zs, truths)) / len(zs), 4)
+        latent[FACTOR_OF[kind]] = int(idx)
+    return {"abs_r": r, "within_r": within, "latent": latent}
+
+
 def jobs() -> list[DCIGNJob]:
     """The three DC-IGN jobs of the registry."""
     return [DCIGNJob(name) for name in RUNS]
 
 
-__all__ = ["CUDA_SPEED", "DCIGNJob", "RUNS", "cuda_speed", "jobs"]
+__all__ = ["CUDA_SPEED", "DCIGNJob", "REDUCED_STEPS", "RUNS", "cuda_speed", "factor_correlations", "jobs", "monitor_batches", "rendered_test_sets"]
