@@ -116,6 +116,28 @@ def _save_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> str:
     return sha256_file(path)
 
 
+
+def test_batch_arrays(model: fm.FaceModel, size: int, n_batches: int,
+                      device: torch.device | str | None = None) -> dict[str, np.ndarray]:
+    """Test batches 0…n−1 of every kind (split "test", ``faces.TEST_SEED``) at ``size``, as
+    the arrays of ``test_batches_<profile>.npz``: ``"<kind>/images"`` uint8 ``(n, 20, size,
+    size)`` and ``"<kind>/<factor>"``. Equal to ``FaceBatches(...).batch(kind, i)`` for every
+    ``i``, rendered 25 batches at a time."""
+    gen = faces.FaceBatches(model, size, "test", faces.TEST_SEED, device=device)
+    arrays: dict[str, np.ndarray] = {}
+    for kind in faces.KINDS:
+        parts = [gen.sample(kind, i) for i in range(n_batches)]
+        for f in ("azimuth", "elevation", "light", "shape_coef", "albedo_coef"):
+            arrays[f"{kind}/{f}"] = np.stack([p[f] for p in parts])
+        images = []
+        for i in range(0, n_batches, 25):
+            flat = {f: arrays[f"{kind}/{f}"][i:i + 25].reshape(
+                -1, *arrays[f"{kind}/{f}"].shape[2:]) for f in parts[0]}
+            img = faces.render_faces(gen._tensors, flat, size, gen.supersample, gen.device)
+            images.append(faces.to_uint8(img).reshape(-1, faces.BATCH_SIZE, size, size))
+        arrays[f"{kind}/images"] = np.concatenate(images)
+    return arrays
+
 def prepare(profile: str = "quick", out: str | Path | None = None, bfm: str | Path | None = None,
             source: str | Path | None = None, settings: Mapping | None = None,
             device: torch.device | str | None = None,
@@ -150,19 +172,7 @@ def prepare(profile: str = "quick", out: str | Path | None = None, bfm: str | Pa
                         shutil.copy2(out / e["file"], tmp / e["file"])
                     manifest["profiles"][prof] = entries
         size, n_batches = int(cfg["image_size"]), int(cfg["test_batches_per_kind"])
-        gen = faces.FaceBatches(model, size, "test", faces.TEST_SEED, device=device)
-        arrays: dict[str, np.ndarray] = {}
-        for kind in faces.KINDS:   # == gen.batch(kind, i) for every i, rendered 25 at a time
-            parts = [gen.sample(kind, i) for i in range(n_batches)]
-            for f in ("azimuth", "elevation", "light", "shape_coef", "albedo_coef"):
-                arrays[f"{kind}/{f}"] = np.stack([p[f] for p in parts])
-            images = []
-            for i in range(0, n_batches, 25):
-                flat = {f: arrays[f"{kind}/{f}"][i:i + 25].reshape(
-                    -1, *arrays[f"{kind}/{f}"].shape[2:]) for f in parts[0]}
-                img = faces.render_faces(gen._tensors, flat, size, gen.supersample, gen.device)
-                images.append(faces.to_uint8(img).reshape(-1, faces.BATCH_SIZE, size, size))
-            arrays[f"{kind}/images"] = np.concatenate(images)
+        arrays = test_batch_arrays(model, size, n_batches, device)
         test_file = f"test_batches_{profile}.npz"
         test_sha = _save_npz(tmp / test_file, arrays)
         n_flat, flat_size = int(cfg["flat_n"]), int(cfg["flat_size"])

@@ -292,23 +292,18 @@ def monitor_batches(face_model, size: int, seed: int, device: torch.device | str
             for k in (faces.AZ_VARIED, faces.EL_VARIED, faces.LIGHT_VARIED)}
 
 
-def rendered_test_sets(face_model, size: int, n: int, seed: int | None = None,
+def rendered_test_sets(face_model, size: int, n: int,
                        device: torch.device | str = "cpu") -> dict[str, Any]:
-    """``n`` test batches per kind rendered at ``size``, as ``FaceTestSet`` s (uint8 like the
-    prepared ``test_batches_<profile>.npz``, batch indices 0…n−1 of the "test" split): the test
-    faces of a network whose size has no prepared file, or more of them than the quick file's 8."""
-    import numpy as np
-
+    """``n`` test batches per kind rendered at ``size``, as ``FaceTestSet`` s: what
+    ``data_prep/faces.py`` would store in ``test_batches_<profile>.npz`` at that size
+    (:func:`~genrepro.data.faces_prep.test_batch_arrays`). The test faces of a network whose
+    size has no prepared file, or more of them than the quick file's 8."""
     from genrepro.data import faces
+    from genrepro.data.faces_prep import test_batch_arrays
 
-    fb = faces.FaceBatches(face_model, size, "test", faces.TEST_SEED if seed is None else seed, device)
-    out = {}
-    for kind in faces.KINDS:
-        bs = [fb.batch(kind, i) for i in range(n)]
-        arr = {a: np.stack([getattr(b, a).cpu().numpy() for b in bs])
-               for a in ("azimuth", "elevation", "light", "shape_coef", "albedo_coef")}
-        out[kind] = faces.FaceTestSet(kind, np.stack([faces.to_uint8(b.images[:, 0]) for b in bs]), **arr)
-    return out
+    a = test_batch_arrays(face_model, size, n, device)
+    fields = ("images", "azimuth", "elevation", "light", "shape_coef", "albedo_coef")
+    return {k: faces.FaceTestSet(k, *(a[f"{k}/{f}"] for f in fields)) for k in faces.KINDS}
 
 
 def factor_correlations(model: DCIGN, batches: dict[str, list], clamped: bool = True) -> dict[str, Any]:
