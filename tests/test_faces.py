@@ -253,3 +253,15 @@ def test_stored_test_batches_equal_on_the_fly(tmp_path):
         live = gen.batch(kind, 1)
         assert np.array_equal(faces.to_uint8(live.images[:, 0]), stored[kind].images[1])
         assert np.array_equal(live.azimuth.numpy(), stored[kind].azimuth[1])
+
+
+def test_render_reproduces_a_batch_and_rejects_mismatched_lengths(gen):
+    import torch
+
+    b = gen.batch(faces.EL_VARIED, 3)
+    again = gen.render(b.shape_coef, b.albedo_coef, b.azimuth, b.elevation, b.light)
+    assert again.shape == b.images.shape and torch.equal(again, b.images)
+    other = gen.render(b.shape_coef[:2], b.albedo_coef[:2], b.azimuth[:2] + 30, b.elevation[:2], b.light[:2])
+    assert not torch.allclose(other, b.images[:2])
+    with pytest.raises(ValueError, match="same batch length"):
+        gen.render(b.shape_coef, b.albedo_coef, b.azimuth[:3], b.elevation, b.light)

@@ -104,11 +104,15 @@ def _dcign(rec: dict, folder: Path) -> torch.nn.Module:
 
 
 def _faces_samples(rec: dict, folder: Path) -> dict[str, Any]:
-    """``gan-faces``: its uint8 Parzen samples ``(n, 48, 48)`` and interpolation grid ``(rows, cols, 48, 48)``."""
+    """``gan-faces`` / ``gan-faces-reduced``: uint8 Parzen samples ``(n, 48, 48)``, interpolation grid
+    ``(rows, cols, 48, 48)`` and the nearest training face of the first samples ``(k, 48, 48)``."""
     import numpy as np
 
     load = lambda f: np.load(folder / f, allow_pickle=False)  # noqa: E731
-    return {"samples": np.concatenate([load(f) for f in rec["samples"]["files"]]), "grid": load(rec["grid"]["file"])}
+    out = {"samples": np.concatenate([load(f) for f in rec["samples"]["files"]]), "grid": load(rec["grid"]["file"])}
+    if "neighbours" in rec:          # Figure 2's nearest training faces (publications since session 7)
+        out["neighbours"] = load(rec["neighbours"]["file"])
+    return out
 
 
 _LOADERS = {"genrepro.gan.Generator": _gan, "genrepro.gan.KMeansCentroids": _centroids,

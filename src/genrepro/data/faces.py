@@ -33,6 +33,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from genrepro import progress
 from genrepro.data.face_model import FaceModel
 from genrepro.data.prep import DataError, DataMissingError
 from genrepro.paths import data_dir
@@ -116,6 +117,20 @@ class FaceBatches:
         """The factors and identity coefficients of batch ``index`` of ``kind`` (no rendering)."""
         return _sample(self.model, SPLITS[self.split], self.seed, kind, index, self.batch_size)
 
+    def render(self, shape_coef: torch.Tensor, albedo_coef: torch.Tensor, azimuth: torch.Tensor,
+               elevation: torch.Tensor, light: torch.Tensor) -> torch.Tensor:
+        """``(B, 1, size, size)`` renders of given identities under given factors (degrees), as
+        :meth:`batch` renders them (Kulkarni et al. 2015 §4.1): the chapter's what-if views."""
+        s = {"shape_coef": shape_coef, "albedo_coef": albedo_coef, "azimuth": azimuth,
+             "elevation": elevation, "light": light}
+        s = {k: torch.as_tensor(v, dtype=torch.float32).detach().cpu().numpy() for k, v in s.items()}
+        n = {k: len(v) for k, v in s.items()}
+        if len(set(n.values())) != 1:
+            raise ValueError(f"every argument needs the same batch length, got {n}")
+        if s["shape_coef"].shape[1:] != (self.model.n_shape,) or s["albedo_coef"].shape[1:] != (self.model.n_albedo,):
+            raise ValueError(f"shape_coef must be (B, {self.model.n_shape}) and albedo_coef (B, {self.model.n_albedo})")
+        return render_faces(self._tensors, s, self.size, self.supersample, self.device)[:, None]
+
     def batch(self, kind: str, index: int | None = None) -> FaceBatch:
         """Render batch ``index`` (default: the next) of ``kind`` (Kulkarni et al. 2015 §3.2)."""
         _check_kind(kind)
@@ -189,9 +204,11 @@ def flat_faces(n: int, seed: int, size: int = 48, model: FaceModel | None = None
          "albedo_coef": rng.standard_normal((n, model.n_albedo))}
     out = {k: v.astype(np.float32) for k, v in s.items()}
     images = []
-    for start in range(0, n, chunk):
-        part = {k: v[start:start + chunk] for k, v in out.items()}
-        images.append(to_uint8(render_faces(tensors, part, size, supersample, device, FLAT_FOV_SCALE)))
+    with progress.bar(total=n, desc="rendering faces", unit="face", leave=False) as bar:
+        for start in range(0, n, chunk):
+            part = {k: v[start:start + chunk] for k, v in out.items()}
+            images.append(to_uint8(render_faces(tensors, part, size, supersample, device, FLAT_FOV_SCALE)))
+            bar.update(len(images[-1]))
     out["images"] = np.concatenate(images) if images else np.zeros((0, size, size), np.uint8)
     return out
 

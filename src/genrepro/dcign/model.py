@@ -105,24 +105,22 @@ class DCIGNConfig:
             raise ValueError("dec_channels needs one entry fewer than dec_kernels (the last conv → 1)")
         if self.latent_dim < 1 or min(self.enc_channels + self.dec_channels) < 1:
             raise ValueError("latent_dim and every width must be >= 1")
-        enc, dec = self.encoder_sizes(), self.decoder_sizes()
-        if min(enc + dec) < 1 or dec[-1] != self.image_size:
+        if not self.chain_closes():
             near = self.valid_image_sizes(max(4, self.image_size - 40), self.image_size + 40)
             hint = (f"image sizes that close with these kernels: {', '.join(map(str, near))}"
                     if near else "no image size within ±40 closes with these kernels: change "
                     "enc_kernel or dec_kernels")
-            raise ValueError(f"size chain does not close: encoder {enc}, decoder {dec} "
-                             f"(must end at image_size {self.image_size}); {hint}")
+            raise ValueError(f"size chain does not close: encoder {self.encoder_sizes()}, decoder "
+                             f"{self.decoder_sizes()} (must end at image_size {self.image_size}); {hint}")
+
+    def chain_closes(self) -> bool:
+        """Whether every stage keeps a positive size and the decoder ends at ``image_size``."""
+        enc, dec = self.encoder_sizes(), self.decoder_sizes()
+        return min(enc + dec) >= 1 and dec[-1] == self.image_size
 
     def valid_image_sizes(self, lo: int, hi: int) -> list[int]:
         """The image sizes in ``[lo, hi]`` whose size chain closes with this config's kernels."""
-        out = []
-        for n in range(max(1, lo), hi + 1):
-            c = replace(self, image_size=n)
-            enc, dec = c.encoder_sizes(), c.decoder_sizes()
-            if min(enc + dec) >= 1 and dec[-1] == n:
-                out.append(n)
-        return out
+        return [n for n in range(max(1, lo), hi + 1) if replace(self, image_size=n).chain_closes()]
 
 
 class DCIGN(nn.Module):

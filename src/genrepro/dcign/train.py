@@ -198,8 +198,6 @@ class Trainer:
 
     def _monitor(self) -> None:
         """Append ``{"step", **monitor(model)}`` to :attr:`evals` (the |r|-against-steps curve)."""
-        if self.monitor is None:
-            return
         was = self.model.training
         self.model.eval()
         with torch.no_grad():

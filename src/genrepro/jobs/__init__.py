@@ -11,6 +11,7 @@ def registry() -> dict[str, Job]:
 
     jobs: list[Job] = [gan.GANMnist(), gan.GANMnistKMeans(), gan.GANMnistGauss(), gan.GANMnistSeed1(), *(deepgmm.TableOnePick(d) for d in (1, 2, 3)),
                        *deepgmm.sweep("patches"), *deepgmm.sweep("tiny"), *deepgmm.floor_variants(), gan_faces.GANFaces(),
+                       gan_faces.GANFacesReduced(),
                        *dcign.jobs()]
     return {j.name: j for j in sorted(jobs, key=lambda j: j.priority)}   # stable: sweep order kept
 
