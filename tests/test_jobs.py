@@ -352,6 +352,37 @@ def test_table1_pick_publishes_the_best_started_net_on_validation(artifacts):
     # the published weights give the recorded test score
     ll = model.log_prob(BLOBS["test"]).double()
     assert abs(float(ll.mean()) - rec["metrics"]["test"]) < 1e-9
+    assert "weights_from" not in rec and "weights.safetensors" in rec["files"]
+
+
+def test_table1_pick_names_its_published_nets_weights_instead_of_copying_them(artifacts):
+    from genrepro.jobs.deepgmm import TableOnePick
+
+    nets = [DeepGMMNet("patches", (1,), profile="quick", data=BLOBS),
+            DeepGMMNet("patches", (4,), profile="quick", data=BLOBS)]
+    pick = TableOnePick(1, candidates=nets)
+    root, cpu, quiet = artifacts / "published", torch.device("cpu"), lambda m: None
+    for n in nets:
+        n.run(Budget(3600), cpu, progress=False)
+    chosen = max(nets, key=lambda n: float(n.restore(cpu, BLOBS["train"]).log_prob(BLOBS["valid"]).mean()))
+    jobs.write_published(chosen, cpu, "cmd", root=root, log=quiet)
+    jobs.write_published(pick, cpu, "cmd", root=root, log=quiet)
+    rec = published.record("deepgmm-gmm", root)
+    assert rec["chosen"] == chosen.name and rec["weights_from"]["name"] == chosen.name
+    assert "weights.safetensors" not in rec["files"] and not (root / "deepgmm-gmm" / "weights.safetensors").exists()
+    model, _ = published.load("deepgmm-gmm", root)
+    ll = model.log_prob(BLOBS["test"]).double()
+    assert abs(float(ll.mean()) - rec["metrics"]["test"]) < 1e-9
+    # the named file altered (or republished with other weights): the pick says to republish it
+    w = root / chosen.name / "weights.safetensors"
+    data = bytearray(w.read_bytes())
+    data[-3] ^= 0xFF
+    w.write_bytes(bytes(data))
+    with pytest.raises(published.PublishedModelError, match="has changed since.*deepgmm-gmm --publish"):
+        published.load("deepgmm-gmm", root)
+    w.unlink()
+    with pytest.raises(published.PublishedModelError, match="is missing"):
+        published.load("deepgmm-gmm", root)
 
 
 def test_published_set_fits_its_caps():

@@ -38,7 +38,8 @@ def test_full_settings_mirror_faces_experiment():
 
 
 def test_publish_samples_and_grid_round_trip(tmp_path, monkeypatch):
-    monkeypatch.setattr(gan_faces, "SAMPLE_ROWS", 40)   # 70 samples → files of 40 + 30 rows
+    monkeypatch.setattr(gan_faces, "SAMPLE_ROWS", 40)   # 70 scored, 60 published → files of 40 + 20 rows
+    monkeypatch.setattr(gan_faces, "PUBLISHED_SAMPLES", 60)
     images = np.random.default_rng(0).integers(0, 256, (200, 48, 48), dtype=np.uint8)
     job = GANFaces(TINY, images=images)
     assert job.run(Budget(1e9), CPU, progress=False).complete
@@ -46,7 +47,8 @@ def test_publish_samples_and_grid_round_trip(tmp_path, monkeypatch):
     write_published(job, CPU, "python -m genrepro.gpu run", root=root, log=lambda s: None)
     out, rec = published.load("gan-faces", root=root)
     assert rec["model"] == "genrepro.gan.FacesSamples" and rec["samples"]["files"] == ["samples-0.npy", "samples-1.npy"]
-    assert out["samples"].shape == (70, 48, 48) and out["samples"].dtype == np.uint8
+    assert out["samples"].shape == (60, 48, 48) and out["samples"].dtype == np.uint8
+    assert rec["samples"]["n"] == 60 and rec["samples"]["n_scored"] == 70
     assert out["grid"].shape == (10, 12, 48, 48) and out["grid"].dtype == np.uint8
     assert len(rec["metrics"]["parzen_by_sample_seed"]) == 5 and rec["metrics"]["best_epoch"] in (1, 2)
     assert rec["data"]["n_train"] == 160 and rec["provenance"]["status"] == "complete"

@@ -120,12 +120,27 @@ _LOADERS = {"genrepro.gan.Generator": _gan, "genrepro.gan.KMeansCentroids": _cen
             "genrepro.dcign.DCIGN": _dcign, "genrepro.gan.FacesSamples": _faces_samples}
 
 
+def weights_folder(name: str, rec: dict[str, Any], root: Path | None = None) -> Path:
+    """Where the weights of ``name`` are: its own folder, or, for a publication that names
+    another's byte-identical weights (``weights_from``: a Table 1 pick is one of the sweep's nets),
+    that one's folder, after checking the file against the SHA-256 recorded here."""
+    ref = rec.get("weights_from")
+    if ref is None:
+        return _root(root) / name
+    path = _root(root) / ref["name"] / ref["file"]
+    if not path.is_file() or sha256_file(path) != ref["sha256"]:
+        state = "is missing" if not path.is_file() else "has changed since"
+        raise PublishedModelError(f"{name} uses the weights {path} of {ref['name']}, which {state} "
+                                  f"{name} was published; republish it: `python -m genrepro.train {name} --publish`")
+    return path.parent
+
+
 def load(name: str, root: Path | None = None) -> tuple[Any, dict[str, Any]]:
     """The published model ``name`` in eval mode on the CPU, with its record."""
     rec = record(name, root)
     for f in rec["files"]:           # every file, so an altered one is caught whatever is loaded
         verified_file(name, f, root, rec)
-    model = _LOADERS[rec["model"]](rec, _root(root) / name)
+    model = _LOADERS[rec["model"]](rec, weights_folder(name, rec, root))
     if isinstance(model, torch.nn.Module):
         model = model.cpu().eval()
     return model, rec

@@ -309,12 +309,31 @@ class TableOnePick(Job):
             raise RuntimeError(f"none of {self.name}'s nets has started: run `python -m genrepro.train {self.name}`")
         net, _, model = best
         save_file(weights(model), str(out / "weights.safetensors"))
+        # ``out`` is built beside its target (``write_published``), so its parent is the root
+        same = _published_weights_like(net.name, out / "weights.safetensors", out.parent)
+        if same is not None:   # the chosen net is published with these very weights: name them, don't copy
+            (out / "weights.safetensors").unlink()
         return {"model": "genrepro.deepgmm.DeepGMM", "kind": "patches", "layer_sizes": list(net.layers),
+                **({"weights_from": same} if same is not None else {}),
                 "dim": model.dim, "reg": model.reg, "chosen": net.name, "candidates": rows,
                 "chosen_status": net.status().state,
                 "metrics": {**net.evaluate(model, x), "em_iterations": len(model.history),
                             "stopped": model.history[-1].get("stopped", "interrupted")},
                 "history": model.history}
+
+
+def _published_weights_like(name: str, path: Path, root: Path | None = None) -> dict[str, str] | None:
+    """``{"name", "file", "sha256"}`` when ``name`` is published with a ``weights.safetensors``
+    byte-identical to ``path``, else None (a Table 1 pick then carries its own copy)."""
+    from genrepro import published
+    from genrepro.data.prep import sha256_file
+
+    if name not in published.names(root):
+        return None
+    digest = sha256_file(path)
+    if published.record(name, root)["files"].get("weights.safetensors") != digest:
+        return None
+    return {"name": name, "file": "weights.safetensors", "sha256": digest}
 
 
 def published_sweep(kind: str, root: Path | None = None) -> list[dict[str, Any]]:
