@@ -23,29 +23,19 @@ from __future__ import annotations
 
 import argparse
 import copy
-import math
 import time
 
-import numpy as np
 import torch
 
-
-def make_data(a: dict) -> torch.Tensor:
-    """The run's whole data set (identical on every rank): ``a["data"]``'s first ``a["n"]``
-    rows, or ``a["n"]`` points of a mixture of 8 random Gaussians in ``a["dim"]`` dimensions."""
-    if a.get("data"):
-        path = str(a["data"])
-        arr = np.load(path) if path.endswith(".npy") else torch.load(path, weights_only=False)
-        x = torch.as_tensor(np.asarray(arr), dtype=torch.float64)
-        return x[: a["n"]] if a.get("n") else x
-    n, D = int(a["n"]), int(a["dim"])
-    g = torch.Generator().manual_seed(int(a["seed"]) + 4242)
-    k = 8
-    centres = 4 * torch.randn(k, D, generator=g, dtype=torch.float64)
-    mix = torch.randn(k, D, D, generator=g, dtype=torch.float64) / math.sqrt(D) + torch.eye(D)
-    lab = torch.randint(0, k, (n,), generator=g)
-    z = torch.randn(n, D, generator=g, dtype=torch.float64)
-    return centres[lab] + torch.einsum("nab,nb->na", mix[lab], z)
+from genrepro.deepgmm.distributed import (
+    broadcast_parameters,
+    check_against_single,
+    fit_distributed,
+    init_distributed,
+    shard,
+)
+from genrepro.deepgmm.model import DeepGMM
+from genrepro.deepgmm.run_data import make_data
 
 
 def parse(argv: list[str] | None = None) -> dict:
@@ -77,15 +67,6 @@ def parse(argv: list[str] | None = None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict | None:
-    from genrepro.deepgmm.distributed import (
-        broadcast_parameters,
-        check_against_single,
-        fit_distributed,
-        init_distributed,
-        shard,
-    )
-    from genrepro.deepgmm.model import DeepGMM
-
     a = parse(argv)
     device = torch.device(a["device"])
     if device.type == "cuda":

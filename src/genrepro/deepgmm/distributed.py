@@ -68,6 +68,7 @@ import torch.distributed as dist
 
 from genrepro.deepgmm.fit import SingleProcess, check_em_args, em_loop, fit
 from genrepro.deepgmm.model import DeepGMM
+from genrepro.deepgmm.run_data import make_data
 from genrepro.deepgmm.mstep import (
     PathStats,
     combine_stats,
@@ -442,7 +443,6 @@ def check_against_single(result: dict | str | Path, x: torch.Tensor | np.ndarray
     the rounding of torch's reductions depends on it, and an ill-conditioned M-step turns
     that into visible differences. Returns {"max_abs_diff", "single": the fitted model,
     "history", "time_s"}."""
-    from genrepro.deepgmm.dist_main import make_data
     if not isinstance(result, dict):
         result = torch.load(result, weights_only=False)
     a = result["args"]

@@ -24,6 +24,10 @@ lower layer starts near the identity — A = R·diag(exp(s)) with R a small rand
 biases ~ N(0, init_scale²) in the whitened space those layers act in, so the paths below
 one top node start as slightly different copies of its Gaussian and hard-EM separates
 them. Without data: A = I and b ~ N(0, I) in the last layer. π starts uniform.
+
+This module imports none of the algorithms: fitting is :func:`genrepro.deepgmm.fit.fit` /
+:func:`~genrepro.deepgmm.fit.fit_sgd`, the E-steps and Figure 2's trace are in
+:mod:`genrepro.deepgmm.estep`, all functions of a :class:`DeepGMM`.
 """
 
 from __future__ import annotations
@@ -256,46 +260,6 @@ class DeepGMM:
                 cov = (len(xi) * cov + D * np.cov(xs.T, bias=True).reshape(D, D)) / (len(xi) + D)
             A[i] = np.linalg.cholesky(cov + ridge * np.eye(D))
         self.A[-1], self.b[-1] = torch.from_numpy(A), torch.from_numpy(b)
-
-    # -- fitting (implemented in estep / mstep / fit) --------------------------------------
-    def fit(self, x: torch.Tensor | np.ndarray, iterations: int, e_step: str = "heuristic",
-            valid: torch.Tensor | np.ndarray | None = None, callback=None, maxiter: int = 1000,
-            seed: int = 0, exact_limit: float = 5e7, kron: bool | None = None,
-            warm_passes: int = 1, restart_passes: int = 2) -> list[dict]:
-        """Hard-EM (§3): see :func:`genrepro.deepgmm.fit.fit`."""
-        from genrepro.deepgmm.fit import fit
-        return fit(self, x, iterations, e_step, valid, callback, maxiter, seed, exact_limit, kron,
-                   warm_passes, restart_passes)
-
-    def fit_sgd(self, x: torch.Tensor | np.ndarray, epochs: int = 1, batch_size: int = 1000,
-                lr: float = 1e-3, valid: torch.Tensor | np.ndarray | None = None, callback=None,
-                seed: int = 0) -> list[dict]:
-        """Minibatch SGD alternative: see :func:`genrepro.deepgmm.fit.fit_sgd`."""
-        from genrepro.deepgmm.fit import fit_sgd
-        return fit_sgd(self, x, epochs, batch_size, lr, valid, callback, seed)
-
-    def e_step(self, x: torch.Tensor | np.ndarray, method: str = "heuristic",
-               prev: torch.Tensor | None = None, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-        """Best paths (n,) and their scores log π_p + log N(x | p) (n,), by the heuristic
-        search of §3.3 (``self.evaluations`` counts its path evaluations per point) or exactly."""
-        from genrepro.deepgmm.estep import exact_e_step, heuristic_e_step
-        x = self._check(x)
-        if method == "exact":
-            return exact_e_step(self, x)
-        if method != "heuristic":
-            raise ValueError(f"method must be 'heuristic' or 'exact', got {method!r}")
-        return heuristic_e_step(self, x, prev, seed)
-
-    def responsibilities(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
-        """Exact soft responsibilities over all paths, (n, P)."""
-        from genrepro.deepgmm.estep import exact_e_step
-        return exact_e_step(self, self._check(x), soft=True)[0]
-
-    def heuristic_trace(self, x: torch.Tensor | np.ndarray, passes: int = 5, restarts: int = 5,
-                        restart_passes: int = 2, seed: int = 0) -> dict:
-        """Figure 2's curves: see :func:`genrepro.deepgmm.estep.heuristic_trace`."""
-        from genrepro.deepgmm.estep import heuristic_trace
-        return heuristic_trace(self, x, passes, restarts, restart_passes, seed)
 
     def state_dict(self) -> dict:
         return {"dim": self.dim, "layer_sizes": self.layer_sizes, "factorised": self.factorised,
