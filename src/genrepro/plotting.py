@@ -23,8 +23,9 @@ def image_grid(images: np.ndarray, ncols: int = 8, titles: Sequence[str] | None 
     nrows = max(1, int(np.ceil(n / ncols)))
     if vmax is None:
         vmax = 255 if images.dtype == np.uint8 else 1.0
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * scale * (1.25 if titles is not None else 1.0)),
-                             squeeze=False)
+    # room for a title over every image and for each line of the suptitle
+    height = nrows * scale * (1.3 if titles is not None else 1.0) + (0.3 * (title.count("\n") + 1) if title else 0)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, height), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if i < n:
