@@ -44,6 +44,13 @@ def artifacts(tmp_path, monkeypatch):
     return tmp_path
 
 
+def _flip_a_byte(path, at: int = -3) -> None:
+    """Alter one byte of a file's data in place (a corrupted or tampered published file)."""
+    data = bytearray(path.read_bytes())
+    data[at] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
 def _weights(job):
     st = torch.load(job.ckpt_dir() / "last.pt", weights_only=False)
     return torch.cat([v.flatten() for v in st["G"].values()] + [v.flatten() for v in st["D"].values()])
@@ -105,9 +112,7 @@ def test_publish_load_verify(artifacts):
     assert torch.equal(G(z), trainer.G.eval()(z))
     # an altered weight file is refused, naming the command that remakes it
     f = root / "tiny-gan" / "generator.safetensors"
-    data = bytearray(f.read_bytes())
-    data[-1] ^= 1
-    f.write_bytes(bytes(data))
+    _flip_a_byte(f)
     with pytest.raises(published.PublishedModelError, match="python -m genrepro.train tiny-gan --publish"):
         published.load("tiny-gan", root)
     f.unlink()
@@ -375,9 +380,7 @@ def test_table1_pick_names_its_published_nets_weights_instead_of_copying_them(ar
     assert abs(float(ll.mean()) - rec["metrics"]["test"]) < 1e-9
     # the named file altered (or republished with other weights): the pick says to republish it
     w = root / chosen.name / "weights.safetensors"
-    data = bytearray(w.read_bytes())
-    data[-3] ^= 0xFF
-    w.write_bytes(bytes(data))
+    _flip_a_byte(w)
     with pytest.raises(published.PublishedModelError, match="has changed since.*deepgmm-gmm --publish"):
         published.load("deepgmm-gmm", root)
     w.unlink()

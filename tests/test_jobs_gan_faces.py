@@ -96,7 +96,7 @@ def test_reduced_job_is_the_faces_job_at_mnist_widths_and_says_so():
     from genrepro.jobs import get
     assert isinstance(get("gan-faces-reduced"), GANFacesReduced)
     label = red.scale_label(red.status())
-    assert label.startswith("reduced: G width 1200, D maxout 240×5 (paper: 8000, 1200×5)") and "0/100 epochs" in label
+    assert label.startswith("reduced widths (G 1200, D maxout 240×5; paper: 8000, 1200×5)") and "0/100 epochs" in label
 
 
 def test_reduced_job_renders_missing_faces_before_training(monkeypatch):

@@ -213,5 +213,5 @@ class GANFacesReduced(GANFaces):
 
     def scale_label(self, st) -> str:
         g = self.gan_config()
-        return (f"reduced: G width {g.g_hidden[0]}, D maxout {g.d_units[0]}×5 (paper: 8000, 1200×5), "
+        return (f"reduced widths (G {g.g_hidden[0]}, D maxout {g.d_units[0]}×5; paper: 8000, 1200×5), "
                 f"{'complete' if st.complete else 'partial'}: {st.done}/{st.total} {st.unit}")
