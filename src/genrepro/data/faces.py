@@ -291,6 +291,12 @@ def load_test_batches(profile: str = "quick", path: str | Path | None = None) ->
     return {k: FaceTestSet(k, *(a[f"{k}/{f}"] for f in fields)) for k in KINDS}
 
 
+def flat_faces_file(profile: str = "quick", path: str | Path | None = None) -> Path:
+    """Where the flat set of ``profile`` is (``DataMissingError`` naming the command when it is
+    not prepared), without reading it."""
+    return _profile_file(_folder(path), "flat_faces", profile)
+
+
 def load_flat_faces(profile: str = "quick", path: str | Path | None = None) -> dict[str, np.ndarray]:
     """The flat TFD stand-in ("rendered faces (stand-in for TFD)"): uint8 ``images`` + factors."""
-    return _npz(_profile_file(_folder(path), "flat_faces", profile))
+    return _npz(flat_faces_file(profile, path))

@@ -116,7 +116,6 @@ def _save_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> str:
     return sha256_file(path)
 
 
-
 def test_batch_arrays(model: fm.FaceModel, size: int, n_batches: int,
                       device: torch.device | str | None = None) -> dict[str, np.ndarray]:
     """Test batches 0…n−1 of every kind (split "test", ``faces.TEST_SEED``) at ``size``, as
@@ -133,10 +132,11 @@ def test_batch_arrays(model: fm.FaceModel, size: int, n_batches: int,
         for i in range(0, n_batches, 25):
             flat = {f: arrays[f"{kind}/{f}"][i:i + 25].reshape(
                 -1, *arrays[f"{kind}/{f}"].shape[2:]) for f in parts[0]}
-            img = faces.render_faces(gen._tensors, flat, size, gen.supersample, gen.device)
+            img = gen.render(flat["shape_coef"], flat["albedo_coef"], flat["azimuth"], flat["elevation"], flat["light"])
             images.append(faces.to_uint8(img).reshape(-1, faces.BATCH_SIZE, size, size))
         arrays[f"{kind}/images"] = np.concatenate(images)
     return arrays
+
 
 def prepare(profile: str = "quick", out: str | Path | None = None, bfm: str | Path | None = None,
             source: str | Path | None = None, settings: Mapping | None = None,

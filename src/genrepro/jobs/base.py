@@ -87,6 +87,11 @@ class Status:
             return "paper settings, complete"
         return f"paper settings, partial: {self.done}/{self.total} {self.unit}"
 
+    def reduction_label(self, what: str) -> str:
+        """How the book names a labelled reduction's scale: ``what`` (the reduction and the
+        paper's scale), then complete or partial with its share."""
+        return f"{what}, {'complete' if self.complete else 'partial'}: {self.done}/{self.total} {self.unit}"
+
 
 @contextlib.contextmanager
 def cuda_speed(device: torch.device) -> Iterator[None]:

@@ -125,9 +125,8 @@ class DCIGNJob(Job):
         if self.scale == "full" and self._cfg is None:
             return st.label()
         c = self.model_config()
-        what = (f"reduced {c.image_size}×{c.image_size} (widths {'/'.join(map(str, c.enc_channels))}; "
-                f"paper: 150×150, 96/48/24)")
-        return f"{what}, {'complete' if st.complete else 'partial'}: {st.done}/{st.total} {st.unit}"
+        return st.reduction_label(f"reduced {c.image_size}×{c.image_size} (widths "
+                                  f"{'/'.join(map(str, c.enc_channels))}; paper: 150×150, 96/48/24)")
 
     def settings(self) -> tuple[Any, ...]:
         return (self.model_config(), self.train_config(), self.data_spec())

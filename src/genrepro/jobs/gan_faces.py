@@ -131,7 +131,7 @@ class GANFaces(GANJob):
         if self._images is not None:
             return
         try:
-            faces.load_flat_faces("full")
+            faces.flat_faces_file("full")
             return
         except DataMissingError:
             pass
@@ -213,5 +213,4 @@ class GANFacesReduced(GANFaces):
 
     def scale_label(self, st) -> str:
         g = self.gan_config()
-        return (f"reduced widths (G {g.g_hidden[0]}, D maxout {g.d_units[0]}×5; paper: 8000, 1200×5), "
-                f"{'complete' if st.complete else 'partial'}: {st.done}/{st.total} {st.unit}")
+        return st.reduction_label(f"reduced widths (G {g.g_hidden[0]}, D maxout {g.d_units[0]}×5; paper: 8000, 1200×5)")
