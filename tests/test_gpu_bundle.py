@@ -139,3 +139,43 @@ def test_device_side_imports_without_tqdm_or_safetensors(env):
     assert res["shimmed"] == ["tqdm", "safetensors"]
     # the real registry's dcign-faces-150 has the full profile's settings, not the tiny job's: not run
     assert "differs from the packed" in res["jobs"][0]["note"]
+
+
+def test_pending_skips_a_job_published_complete_with_the_same_settings(env, monkeypatch):
+    """A fresh clone has no checkpoints: a job published complete (same tag) is not pending,
+    one published from other settings or code still is."""
+    from genrepro.jobs import base
+
+    monkeypatch.setattr(base, "published_root", lambda: env / "published")
+    job = TinyJob()
+    reg = {job.name: job}
+    assert gpu._select(None, reg) == [job] and not job.finished()
+    job.run(Budget(1e9), CPU, progress=False)
+    base.write_published(job, CPU, command="test", root=env / "published", log=quiet)
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(env / "fresh-clone"))
+    assert job.status().done == 0 and job.published_complete() and job.finished()
+    assert gpu._select(None, reg) == []
+    record = env / "published" / job.name / base.RECORD
+    r = json.loads(record.read_text())
+    r["provenance"]["settings_tag"] = "000000000000"              # trained by other code
+    record.write_text(json.dumps(r))
+    assert not job.finished() and gpu._select(None, reg) == [job]
+    record.write_text("{not json")                                 # unreadable: not done
+    assert not job.published_complete()
+
+
+def test_train_cli_does_not_retrain_what_is_published_complete(env, monkeypatch, capsys):
+    from genrepro import jobs, train
+    from genrepro.jobs import base
+
+    monkeypatch.setattr(base, "published_root", lambda: env / "published")
+    job = TinyJob()
+    job.run(Budget(1e9), CPU, progress=False)
+    base.write_published(job, CPU, command="test", root=env / "published", log=quiet)
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(env / "fresh-clone"))
+    monkeypatch.setattr(jobs, "registry", lambda: {job.name: job})
+    monkeypatch.setattr(jobs, "get", lambda name: job)
+    assert train.main(["--pending", "--device", "cpu", "--budget-min", "1"]) == 0
+    assert "0 job(s)" in capsys.readouterr().out and job.status().done == 0
+    assert train.main([job.name, "--device", "cpu", "--budget-min", "1"]) == 0
+    assert "already published complete" in capsys.readouterr().out and job.status().done == 0

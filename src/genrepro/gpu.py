@@ -150,7 +150,7 @@ def _select(names: list[str] | None, registry: dict[str, Any]) -> list[Any]:
         if unknown:
             raise KeyError(f"no job named {', '.join(unknown)}; see `python -m genrepro.train --list`")
         return [j for j in registry.values() if j.name in names]
-    pending = [j for j in registry.values() if gpu_worthy(j) and not j.status().complete]
+    pending = [j for j in registry.values() if gpu_worthy(j) and not j.finished()]
     return sorted(pending, key=lambda j: not j.gpu_only)   # what a CPU cannot do first, then priority
 
 

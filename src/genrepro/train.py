@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     tune_cpu_allocator()
     device = torch.device(args.device)
     if args.pending:
-        selected += [j for j in jobs.registry().values() if not j.status().complete and j not in selected
+        selected += [j for j in jobs.registry().values() if not j.finished() and j not in selected
                      and (device.type == "cuda" or not j.gpu_only)]
     if args.publish:
         for job in selected:
@@ -100,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         before = job.status()
         if before.complete:
             print(f"{job.name}: already {before.state}", flush=True)
+            continue
+        if job.published_complete():
+            print(f"{job.name}: already published complete with these settings "
+                  f"(results/published/{job.name}); not retraining it", flush=True)
             continue
         t = time.perf_counter()
         after = job.run(budget, device)

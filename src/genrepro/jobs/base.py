@@ -175,6 +175,20 @@ class Job:
         """Training time summed over every call so far (for provenance)."""
         return 0.0
 
+    def published_complete(self) -> bool:
+        """Whether ``results/published/<name>`` holds a complete run of exactly these settings
+        and code (same :meth:`tag`): the work was done, perhaps on another machine."""
+        p = published_root() / self.name / RECORD
+        try:
+            prov = json.loads(p.read_text())["provenance"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        return bool(prov.get("complete")) and prov.get("settings_tag") == self.tag()
+
+    def finished(self) -> bool:
+        """Nothing left to train: complete here, or published complete with these settings."""
+        return self.status().complete or self.published_complete()
+
     def started(self) -> bool:
         """Whether there is anything to publish yet."""
         return self.status().done > 0
