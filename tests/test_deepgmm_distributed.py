@@ -21,13 +21,8 @@ from genrepro.deepgmm import (
     hard_stats,
     shard,
 )
-from genrepro.deepgmm.distributed import (
-    check_against_single,
-    launch,
-    max_abs_diff,
-    model_from_state,
-    param_checksum,
-)
+from genrepro.deepgmm.dist_check import check_against_single, launch
+from genrepro.deepgmm.state import max_abs_diff, model_from_state, param_checksum
 from genrepro.deepgmm.estep import heuristic_e_step, random_choice
 from genrepro.deepgmm.mstep import soft_stats
 from test_deepgmm import blobs  # the same synthetic mixtures as the single-process tests

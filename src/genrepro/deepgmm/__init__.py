@@ -3,7 +3,8 @@ likelihoods, the heuristic hard-EM E-step, the L-BFGS M-step from sufficient sta
 the training loops (hard-EM and minibatch SGD) and distributed hard-EM over
 :mod:`torch.distributed` workers (:mod:`genrepro.deepgmm.distributed`)."""
 
-from genrepro.deepgmm.distributed import check_against_single, fit_distributed, shard
+from genrepro.deepgmm.dist_check import check_against_single
+from genrepro.deepgmm.distributed import fit_distributed, shard
 from genrepro.deepgmm.estep import (
     coordinate_ascent,
     exact_e_step,

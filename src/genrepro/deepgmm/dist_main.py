@@ -27,9 +27,9 @@ import time
 
 import torch
 
+from genrepro.deepgmm.dist_check import check_against_single
 from genrepro.deepgmm.distributed import (
     broadcast_parameters,
-    check_against_single,
     fit_distributed,
     init_distributed,
     shard,

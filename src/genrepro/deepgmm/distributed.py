@@ -46,9 +46,11 @@ statistics; with ``stats_chunk``, W − 1 sends and one broadcast of that size) 
 all-gather of a few dozen scalars (diagnostics and checksum); the data never move. With W = 1 (no process group)
 :func:`fit_distributed` is :func:`~genrepro.deepgmm.fit.fit` (parameters bit-identical).
 
-:func:`launch` runs ``torchrun --standalone`` (loopback only) on :mod:`genrepro.deepgmm.dist_main`;
-:func:`check_against_single` refits in one process from the same initial parameters and
-reports the largest parameter difference.
+:func:`~genrepro.deepgmm.dist_check.launch` runs ``torchrun --standalone`` (loopback only) on
+:mod:`genrepro.deepgmm.dist_main`; :func:`~genrepro.deepgmm.dist_check.check_against_single`
+refits in one process from the same initial parameters and reports the largest parameter
+difference. The parameter helpers (checksum, comparison, loading) are in
+:mod:`genrepro.deepgmm.state`.
 """
 
 from __future__ import annotations
@@ -56,19 +58,16 @@ from __future__ import annotations
 import datetime
 import math
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.distributed as dist
 
-from genrepro.deepgmm.fit import SingleProcess, check_em_args, em_loop, fit
+from genrepro.deepgmm.fit import SingleProcess, check_em_args, em_loop
 from genrepro.deepgmm.model import DeepGMM
-from genrepro.deepgmm.run_data import make_data
+from genrepro.deepgmm.state import param_checksum, param_tensors
 from genrepro.deepgmm.mstep import (
     PathStats,
     combine_stats,
@@ -207,63 +206,13 @@ def scan_stats(parts: Sequence[PathStats], offset: int, n_local: int, P: int, D:
 # -- parameters -----------------------------------------------------------------------------
 
 
-def _param_tensors(model: DeepGMM) -> list[torch.Tensor]:
-    lp = list(model.log_pi_layers) if model.factorised else [model._log_pi]
-    return list(model.A) + list(model.b) + lp
-
-
-def param_checksum(model: DeepGMM) -> torch.Tensor:
-    """An exact, order-independent checksum of the parameters' bits (float64 of integers
-    < 2⁵³): for each tensor, Σ_i w_i·(16-bit pieces of its float64 bits), w_i = 1 + i mod 251.
-    Equal parameters give equal checksums on every rank whatever the thread count."""
-    out = []
-    for t in _param_tensors(model):
-        bits = t.detach().to(torch.float64).cpu().contiguous().view(torch.int64).reshape(-1)
-        w = 1 + torch.arange(bits.numel(), dtype=torch.int64) % 251
-        for k in range(4):
-            piece = (bits >> (16 * k)) & 0xFFFF
-            out.append(int((piece * w).sum()))
-    return torch.tensor(out, dtype=torch.float64)
-
-
-def max_abs_diff(a: DeepGMM, b: DeepGMM) -> float:
-    """max |difference| over all A, b and log π of two models (log π = −∞ on both sides
-    counts as equal; on one side only as ∞)."""
-    worst = 0.0
-    for s, t in zip(_param_tensors(a), _param_tensors(b)):
-        s, t = s.detach().cpu().to(torch.float64), t.detach().cpu().to(torch.float64)
-        same_inf = torch.isinf(s) & torch.isinf(t) & (s == t)
-        d = torch.where(same_inf, torch.zeros_like(s), (s - t).abs())
-        d = torch.nan_to_num(d, nan=math.inf)
-        worst = max(worst, float(d.max()) if d.numel() else 0.0)
-    return worst
-
-
-def load_state(model: DeepGMM, state: dict) -> DeepGMM:
-    """Set A, b and log π of ``model`` from :meth:`DeepGMM.state_dict` (in place)."""
-    model.A = [a.to(model.device, model.dtype).clone() for a in state["A"]]
-    model.b = [v.to(model.device, model.dtype).clone() for v in state["b"]]
-    if model.factorised:
-        model.log_pi_layers = [lp.to(model.device, model.dtype).clone() for lp in state["log_pi"]]
-    else:
-        model._log_pi = state["log_pi"].to(model.device, model.dtype).clone()
-    return model
-
-
-def model_from_state(state: dict, device: torch.device | str = "cpu") -> DeepGMM:
-    """A :class:`DeepGMM` with the parameters of a :meth:`DeepGMM.state_dict`."""
-    m = DeepGMM(state["dim"], state["layer_sizes"], factorised=state["factorised"],
-                reg=state["reg"], device=device)
-    return load_state(m, state)
-
-
 def broadcast_parameters(model: DeepGMM, src: int = 0) -> None:
     """Overwrite every rank's parameters with rank ``src``'s (for the initialisation only;
     the EM loop keeps ranks in sync without it). No-op without a process group."""
     if rank_and_world()[1] == 1:
         return
     dev = _comm_device()
-    for t in _param_tensors(model):
+    for t in param_tensors(model):
         buf = t.detach().to(dev).contiguous()
         dist.broadcast(buf, src)
         t.copy_(buf.to(t.device))
@@ -400,65 +349,3 @@ def fit_distributed(model: DeepGMM, x_shard: torch.Tensor | np.ndarray, iteratio
                   check_sync)
     return em_loop(model, x, v, iterations, e_step, via, callback, maxiter, seed, exact_limit,
                    kron, warm_passes, restart_passes)
-
-
-# -- launching and checking -----------------------------------------------------------------
-
-
-def launch(out: str | Path, nproc: int = 2, n: int = 4000, dim: int = 8,
-           layers: Sequence[int] = (3, 3, 4), iterations: int = 3, seed: int = 0,
-           extra: Sequence[str] = (), timeout: float = 300.0, threads: int = 1) -> dict:
-    """Run ``torchrun --standalone --nproc_per_node=nproc -m genrepro.deepgmm.dist_main`` (via
-    ``python -m torch.distributed.run``, rendezvous on loopback) and return the result file
-    written by rank 0 (see :mod:`genrepro.deepgmm.dist_main`), with the launcher's wall time
-    under ``"launch_s"``. Raises ``subprocess.TimeoutExpired`` after ``timeout`` seconds and
-    RuntimeError (with the output) when a worker fails."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    if sys.platform.startswith("linux") and Path("/sys/class/net/lo").exists():
-        env.setdefault("GLOO_SOCKET_IFNAME", "lo")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-           f"--nproc_per_node={nproc}", "-m", "genrepro.deepgmm.dist_main",
-           "--points", str(n), "--dim", str(dim), "--layers", ",".join(str(k) for k in layers),
-           "--iterations", str(iterations), "--seed", str(seed), "--out", str(out),
-           "--timeout", str(int(timeout)), *extra]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
-                          check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"torchrun failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n"
-                           f"{proc.stderr[-4000:]}")
-    res = torch.load(out, weights_only=False)
-    res["launch_s"] = time.perf_counter() - t0
-    return res
-
-
-def check_against_single(result: dict | str | Path, x: torch.Tensor | np.ndarray | None = None,
-                         threads: int | None = None) -> dict:
-    """Refit in this process with :func:`~genrepro.deepgmm.fit.fit` on the whole data from the
-    distributed run's initial parameters (``result["init"]``) and settings (``stats_chunk``
-    included), and compare. ``result`` is the dict (or file) written by
-    :mod:`genrepro.deepgmm.dist_main`; ``x`` the whole data (default: regenerated from the
-    result's settings). The refit runs with ``threads`` torch intra-op threads (default: the
-    workers' count, ``result["threads"]``; torchrun starts them with OMP_NUM_THREADS=1) —
-    the rounding of torch's reductions depends on it, and an ill-conditioned M-step turns
-    that into visible differences. Returns {"max_abs_diff", "single": the fitted model,
-    "history", "time_s"}."""
-    if not isinstance(result, dict):
-        result = torch.load(result, weights_only=False)
-    a = result["args"]
-    if x is None:
-        x = make_data(a)
-    single = model_from_state(result["init"])
-    threads = threads or result.get("threads")
-    before = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(int(threads))
-    try:
-        t0 = time.perf_counter()
-        hist = fit(single, x, a["iterations"], e_step=a["e_step"], maxiter=a["maxiter"],
-                   seed=a["seed"], stats_chunk=a.get("stats_chunk") or None)
-        dt = time.perf_counter() - t0
-    finally:
-        torch.set_num_threads(before)
-    return {"max_abs_diff": max_abs_diff(single, model_from_state(result["state"])),
-            "single": single, "history": hist, "time_s": dt}

@@ -27,7 +27,7 @@ from safetensors.torch import load_file, save_file
 
 from genrepro import profiles
 from genrepro.data.prep import atomic_file
-from genrepro.deepgmm.distributed import model_from_state
+from genrepro.deepgmm.state import model_from_state
 from genrepro.deepgmm.experiment import fit_until
 from genrepro.deepgmm.model import DeepGMM
 from genrepro.jobs.base import Budget, Job, Status
