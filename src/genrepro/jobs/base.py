@@ -178,10 +178,11 @@ class Job:
     def published_complete(self) -> bool:
         """Whether ``results/published/<name>`` holds a complete run of exactly these settings
         and code (same :meth:`tag`): the work was done, perhaps on another machine."""
-        p = published_root() / self.name / RECORD
+        from genrepro import published   # it imports this module
+
         try:
-            prov = json.loads(p.read_text())["provenance"]
-        except (OSError, ValueError, KeyError, TypeError):
+            prov = published.record(self.name, published_root())["provenance"]
+        except (published.PublishedModelError, OSError, ValueError, KeyError, TypeError):
             return False
         return bool(prov.get("complete")) and prov.get("settings_tag") == self.tag()
 
