@@ -245,6 +245,32 @@ def test_covariance_floor_variant_fits_with_its_own_floor(artifacts):
     assert published.record(var.name, root)["reg"] == 1e-8
 
 
+def test_init_scale_variant_starts_its_lower_layers_further_from_the_identity(artifacts):
+    """The deep-gain measurement (g): the variant's lower layer starts ≈ init_scale from the
+    identity (the profile's net ≈ 0.1), fits in its own folder, and a seed changes the start."""
+    from genrepro.jobs.deepgmm import DeepGMMInit
+
+    base = DeepGMMNet("patches", (2, 3), profile="quick", data=BLOBS)
+    wide = DeepGMMInit("patches", (2, 3), 1.0, profile="quick", data=BLOBS)
+    other = DeepGMMInit("patches", (2, 3), 1.0, seed=1, profile="quick", data=BLOBS)
+    assert (wide.name, other.name) == ("deepgmm-patches-2-3-init1", "deepgmm-patches-2-3-init1-seed1")
+    assert len({base.tag(), wide.tag(), other.tag()}) == 3
+    cpu = torch.device("cpu")
+
+    def dev(job):   # mean distance of the lower layer's transforms from the identity
+        a = job.new_model(BLOBS["train"], cpu).A[0]
+        return float((a - torch.eye(a.shape[-1])).abs().mean())
+
+    assert dev(wide) > 4 * dev(base)
+    assert not torch.equal(wide.new_model(BLOBS["train"], cpu).A[0], other.new_model(BLOBS["train"], cpu).A[0])
+    wide.run(Budget(3600), cpu, progress=False)
+    assert wide.status().done >= 1 and base.status().done == 0
+    with pytest.raises(ValueError, match="2 or 3 layers"):
+        DeepGMMInit("patches", (3,), 1.0)
+    with pytest.raises(ValueError, match="> 0"):
+        DeepGMMInit("patches", (2, 3), 0.0)
+
+
 def test_gan_job_tag_ignores_the_epoch_count_but_not_the_noise_prior(monkeypatch):
     """Growing gan-mnist's schedule keeps its checkpoint folder (it trains on); the Gaussian
     A/B job never shares a folder with it."""
@@ -386,6 +412,32 @@ def test_table1_pick_names_its_published_nets_weights_instead_of_copying_them(ar
     w.unlink()
     with pytest.raises(published.PublishedModelError, match="is missing"):
         published.load("deepgmm-gmm", root)
+
+
+def test_kmeans_publication_rebuilds_its_centroids_from_labels(tmp_path, monkeypatch):
+    """gan-mnist-kmeans publishes cluster labels; the loader rebuilds the centroids as the
+    labelled images' means, byte for byte, and refuses other training images."""
+    from genrepro.jobs import gan as gan_jobs
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(60, 5, generator=g)
+    fitted = x[:4] + 0.01
+    labels = gan_jobs.nearest(x, fitted, chunk=7)
+    assert torch.equal(labels, torch.cdist(x, fitted).argmin(1))
+    cents = gan_jobs.centroids_from_labels(labels, x, 4)
+    for j in range(4):
+        assert torch.allclose(cents[j], x[labels == j].mean(0), atol=1e-6)
+    np.save(tmp_path / "labels.npy", labels.numpy().astype(np.uint16))
+    rec = {"name": "km", "labels": "labels.npy", "k": 4, "fit_on": 60, "centroids_sha256": gan_jobs.tensor_sha256(cents)}
+    monkeypatch.setattr(gan_jobs, "mnist_splits", lambda: {"train": torch.cat([x, x])})
+    assert torch.equal(published._centroids(rec, tmp_path), cents)
+    monkeypatch.setattr(gan_jobs, "mnist_splits", lambda: {"train": x + 1e-3})
+    with pytest.raises(published.PublishedModelError, match="data_prep/mnist.py"):
+        published._centroids(rec, tmp_path)
+    with pytest.raises(ValueError, match="no image"):
+        gan_jobs.centroids_from_labels(torch.zeros(60, dtype=torch.long), x, 4)
+    with pytest.raises(ValueError, match="do not label 60 images"):
+        gan_jobs.centroids_from_labels(labels[:10], x, 4)
 
 
 def test_published_set_fits_its_caps():

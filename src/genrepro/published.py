@@ -82,7 +82,20 @@ def _gan(rec: dict, folder: Path) -> torch.nn.Module:
 
 
 def _centroids(rec: dict, folder: Path) -> torch.Tensor:
-    return _tensors(folder, "centroids.safetensors")["centroids"].float()
+    """``gan-mnist-kmeans``: the means of the MNIST training images under the published cluster
+    labels (the fit's centroids after one more Lloyd update)."""
+    import numpy as np
+
+    from genrepro.jobs.gan import centroids_from_labels, mnist_splits, tensor_sha256
+
+    labels = np.load(folder / rec["labels"], allow_pickle=False)
+    cents = centroids_from_labels(labels, mnist_splits()["train"][:rec["fit_on"]], rec["k"])
+    if tensor_sha256(cents) != rec["centroids_sha256"]:
+        raise PublishedModelError(
+            f"the centroids rebuilt from {rec['name']}'s labels and this machine's MNIST training images differ "
+            "from the published ones: the prepared MNIST is not the one it was fitted on; re-run "
+            "`python data_prep/mnist.py` (or `make data`), or refit with `python -m genrepro.train gan-mnist-kmeans`")
+    return cents
 
 
 def _deepgmm(rec: dict, folder: Path) -> Any:

@@ -120,6 +120,11 @@ class DeepGMMNet(Job):
         """The covariance floor added to every component (the profile's ``reg``)."""
         return profiles.get("deepgmm", self.profile).reg
 
+    def new_model(self, train: torch.Tensor, device: torch.device | str) -> DeepGMM:
+        """The net before its first EM iteration (k-means on the data side, the other layers near
+        the identity: :class:`genrepro.deepgmm.model.DeepGMM`'s defaults)."""
+        return DeepGMM(train.shape[1], self.layers, seed=self.seed, init_data=train, reg=self.floor(), device=device)
+
     def _resumable_record(self) -> dict | None:
         from genrepro import published
 
@@ -155,7 +160,7 @@ class DeepGMMNet(Job):
                     devices.write_text(json.dumps([d.strip() for d in re.findall(r"[^,(]+(?:\([^)]*\))?", trained)
                                                    if d.strip()]))
                 return model
-            return DeepGMM(train.shape[1], self.layers, seed=self.seed, init_data=train, reg=self.floor(), device=device)
+            return self.new_model(train, device)
         model = model_from_state(st["state"], device=device)
         model.history = st["history"]
         model._paths = None if st["paths"] is None else st["paths"].to(device=device, dtype=torch.int64)
@@ -239,9 +244,47 @@ class DeepGMMFloor(DeepGMMNet):
         return (*super().settings(), {"reg": self.reg})
 
 
+class DeepGMMInit(DeepGMMNet):
+    """A deep net of the sweep started from another ``init_scale`` or seed: the deep-gain
+    measurement (g) of the gap issue.
+
+    The profile starts the layers below the data side at ``init_scale`` 0.1 (rotations and
+    scales within ≈ 0.1 of the identity, biases ≈ 0.1 in the whitened space), so the paths
+    through one data-side component begin as near-copies and hard EM must pull them apart.
+    Larger scales start them apart. Not part of Figure 4 or Table 1."""
+
+    def __init__(self, kind: str, layers: tuple[int, ...], init_scale: float, seed: int = 0,
+                 profile: str = "full", data: dict[str, torch.Tensor] | None = None):
+        if len(layers) < 2:
+            raise ValueError(f"init_scale acts on the layers below the data side: {layers} has none; "
+                             "give a net of 2 or 3 layers")
+        if not init_scale > 0:
+            raise ValueError(f"init_scale must be > 0, not {init_scale}")
+        super().__init__(kind, layers, profile, data)
+        self.init_scale, self.seed = float(init_scale), int(seed)
+        self.name = f"{self.name}-init{init_scale:g}" + (f"-seed{seed}" if seed else "")
+        self.description = (f"{self.description}; lower layers started at init_scale {init_scale:g} "
+                            f"(profile: 0.1), seed {seed} (deep-gain measurement)")
+        self.priority = 61
+
+    def new_model(self, train: torch.Tensor, device: torch.device | str) -> DeepGMM:
+        return DeepGMM(train.shape[1], self.layers, seed=self.seed, init_data=train, reg=self.floor(),
+                       init_scale=self.init_scale, device=device)
+
+    def settings(self) -> tuple[Any, ...]:
+        return (*super().settings(), {"init_scale": self.init_scale})
+
+
 def floor_variants() -> list[DeepGMMFloor]:
     """The covariance-floor measurements: the 200-component GMM at 1e-8 (profile: 1e-6)."""
     return [DeepGMMFloor("patches", (200,), 1e-8)]
+
+
+def init_variants() -> list[DeepGMMInit]:
+    """The initialisation measurements on (5, 25): ``init_scale`` 0.3 and 1.0, seeds 0 and 1, and
+    the profile's 0.1 at seed 1 (its seed 0 is ``deepgmm-patches-5-25``)."""
+    return [DeepGMMInit("patches", (5, 25), s, seed) for seed in (0, 1) for s in (1.0, 0.3)] + \
+        [DeepGMMInit("patches", (5, 25), 0.1, 1)]
 
 
 def sweep(kind: str) -> list[DeepGMMNet]:
