@@ -414,6 +414,32 @@ def test_table1_pick_names_its_published_nets_weights_instead_of_copying_them(ar
         published.load("deepgmm-gmm", root)
 
 
+def test_table1_pick_on_a_fresh_machine_takes_published_complete_nets_as_they_are(artifacts, monkeypatch):
+    """A clone without checkpoints (CI, the GPU machine) neither refits a candidate that is
+    published complete with these settings nor loses it from the pick."""
+    from genrepro.jobs.deepgmm import TableOnePick
+
+    nets = [DeepGMMNet("patches", (1,), profile="quick", data=BLOBS),
+            DeepGMMNet("patches", (4,), profile="quick", data=BLOBS)]
+    root, cpu, quiet = artifacts / "published", torch.device("cpu"), lambda m: None
+    monkeypatch.setattr(published, "published_root", lambda: root)
+    nets[1].run(Budget(3600), cpu, progress=False)
+    jobs.write_published(nets[1], cpu, "cmd", root=root, log=quiet)
+    fitted = published.load(nets[1].name, root)[1]["metrics"]
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(artifacts / "fresh"))   # another machine
+    assert nets[1].checkpoint() is None and nets[1].status().complete and not nets[0].status().done
+    pick = TableOnePick(1, candidates=nets)
+    assert pick.status().state == "partial (1/2 nets complete)"
+    calls = []
+    monkeypatch.setattr("genrepro.jobs.deepgmm.fit_until", lambda *a, **k: calls.append(len(a[0].layer_sizes)))
+    pick.run(Budget(3600), cpu, progress=False)
+    assert calls == [1]          # only the unfitted net was fitted
+    jobs.write_published(pick, cpu, "cmd", root=root, log=quiet)
+    rec = published.record("deepgmm-gmm", root)
+    row = [c for c in rec["candidates"] if c["net"] == nets[1].name][0]
+    assert row["status"].startswith("complete") and abs(row["valid"] - fitted["valid"]) < 1e-9
+
+
 def test_kmeans_publication_rebuilds_its_centroids_from_labels(tmp_path, monkeypatch):
     """gan-mnist-kmeans publishes cluster labels; the loader rebuilds the centroids as the
     labelled images' means, byte for byte, and refuses other training images."""

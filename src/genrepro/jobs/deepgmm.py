@@ -126,25 +126,29 @@ class DeepGMMNet(Job):
         return DeepGMM(train.shape[1], self.layers, seed=self.seed, init_data=train, reg=self.floor(), device=device)
 
     def _resumable_record(self) -> dict | None:
+        """This net's publication, when made with this code and settings and either complete or
+        carrying its hard-EM paths (:data:`RESUME`): where a machine without a checkpoint starts."""
         from genrepro import published
 
         if self.name not in published.names():
             return None
         rec = published.record(self.name)
-        ok = rec["provenance"].get("settings_tag") == self.tag() and RESUME in rec["files"]
+        ok = rec["provenance"].get("settings_tag") == self.tag() and (RESUME in rec["files"] or rec["provenance"]["complete"])
         return rec if ok else None
 
     def from_published(self, rec: dict, device: torch.device | str) -> DeepGMM:
-        """The checkpoint a partial publication of this net carries (weights, history and the
-        hard-EM paths of :data:`RESUME`; ``rec`` from :meth:`_resumable_record`): a fresh clone
-        on another machine resumes the fit exactly where the published one stopped."""
+        """The checkpoint a publication of this net carries (``rec`` from
+        :meth:`_resumable_record`): weights and history, and for a partial one the hard-EM paths
+        of :data:`RESUME`, so a fresh clone on another machine resumes the fit exactly where the
+        published one stopped (and a complete one is scored and picked, never refitted)."""
         from genrepro import published
 
         weights_file = published.verified_file(self.name, "weights.safetensors", rec=rec)
-        resume_file = published.verified_file(self.name, RESUME, rec=rec)
         model = model_from_weights(load_file(str(weights_file)), rec["dim"], rec["layer_sizes"], rec["reg"], device)
         model.history = rec["history"]
-        model._paths = load_file(str(resume_file))["paths"].to(device=device, dtype=torch.int64)
+        if RESUME in rec["files"]:
+            resume_file = published.verified_file(self.name, RESUME, rec=rec)
+            model._paths = load_file(str(resume_file))["paths"].to(device=device, dtype=torch.int64)
         return model
 
     def restore(self, device: torch.device | str, train: torch.Tensor) -> DeepGMM:
