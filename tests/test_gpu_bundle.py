@@ -96,6 +96,33 @@ def test_pack_refuses_what_does_not_fit_and_writes_nothing(env):
         gpu.pack(env / "c", names=["nope"], registry=reg, log=quiet)
 
 
+class TinyBaseline(TinyJob):
+    """A second carried job reading the same data, with no checkpoint yet."""
+
+    def __init__(self):
+        DCIGNJob.__init__(self, "dcign-baseline-150", cfg=TINY, train=TRAIN, source=lambda job, device: NoiseSource())
+
+
+def test_pack_skips_a_job_too_large_and_still_carries_a_later_one_that_fits(env):
+    """The jobs go in priority order while they fit: one whose checkpoint does not fit is left out
+    and the next one, which needs only the (shared) data, is carried with that data."""
+    big, small = TinyJob(), TinyBaseline()
+    big.run(StepBudget(2), CPU, progress=False)
+    reg = {big.name: big, small.name: small}
+    man = gpu.pack(env / "b", limit=32 * gpu.MiB, registry=reg, log=quiet)
+    assert [e["name"] for e in man["jobs"]] == [big.name, small.name]
+    sizes = {it["kind"]: it["bytes"] for it in man["items"]}
+    assert set(sizes) == {"data", "checkpoint"}          # the data once, with the first job
+    fixed = man["bytes"] - sum(sizes.values())
+    notes: list[str] = []
+    man = gpu.pack(env / "b", limit=fixed + sizes["data"] + sizes["checkpoint"] // 2, registry=reg, log=notes.append)
+    assert [e["name"] for e in man["jobs"]] == [small.name]
+    assert [(it["kind"], it["job"], it["files"]) for it in man["items"]] == [("data", small.name, ["tiny/x.npy"])]
+    assert any(n.strip().startswith(f"{big.name}: left out") for n in notes)
+    on_disk = sorted(f.name for f in (env / "b" / "items").iterdir())
+    assert on_disk == [it["file"].removeprefix("items/") for it in man["items"]]   # nothing left behind
+
+
 def test_round_trip_continues_the_cpu_run_bit_identically(env, monkeypatch):
     monkeypatch.setenv("GENREPRO_ARTIFACTS", str(env / "whole"))
     whole = TinyJob()

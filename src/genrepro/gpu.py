@@ -11,9 +11,10 @@ those are not installed, and one ``.tgz`` per item: the prepared data each carri
 its current checkpoint folder (``artifacts/jobs/<name>/<tag>``), so a GPU run continues a CPU run.
 The carried jobs are the unfinished GPU-worthy ones: first the ``gpu_only`` ones (a CPU cannot
 train them), then the GANs, each group in priority order (``--jobs`` names others). The device tool moves the working tree and carried folders up to
-64 MiB together, so the bundle may use 64 MiB less the working tree; over that, the
-lowest-priority jobs are left out (each whole, with a note), and if even the source does not
-fit, ``pack`` stops with an error and leaves any earlier ``.gpu/`` as it was.
+64 MiB together, so the bundle may use 64 MiB less the working tree: the jobs are taken in
+that order while they fit, each whole; one that does not fit is left out (with a note) and a
+later, smaller one may still go. If even the source does not fit, or no job does, ``pack`` stops
+with an error and leaves any earlier ``.gpu/`` as it was.
 
 ``run`` (:mod:`genrepro.gpu_run`) unpacks the items into a temporary folder
 (``GENREPRO_DATA``/``GENREPRO_ARTIFACTS`` point there), then runs the carried jobs in priority order on CUDA until ``--minutes`` (less a reserve
@@ -183,16 +184,15 @@ def pack(out: Path | str = ".gpu", names: list[str] | None = None, limit: int | 
                                  "make the working tree smaller (untracked files travel too)")
         (tmp / "items").mkdir()
         items: list[dict[str, Any]] = []
-        entries, seen = [], set()
-        for job in selected:
+        entries, seen, total, counter = [], set(), fixed, 0
+        for job in selected:   # in order, each job whole while it fits; a later, smaller one still may
             miss = missing_data(job)
             if miss:
                 preps = sorted({f"python data_prep/{m.split('/')[0]}.py --profile full" for m in miss})
                 log(f"  {job.name}: not carried, its data is not prepared here ({', '.join(miss)}; "
                     f"prepare with {' and '.join(preps)})")
                 continue
-            new = [rel for rel in data_files(job) if rel not in seen]
-            seen.update(new)
+            new = [rel for rel in data_files(job) if rel not in seen]   # data another carried job brings is shared
             mine = [{"kind": "data", "files": new, "job": job.name}] if new else []
             ck = job.ckpt_dir()
             if ck.is_dir() and not getattr(job, "publish_on_device", False):
@@ -200,25 +200,23 @@ def pack(out: Path | str = ".gpu", names: list[str] | None = None, limit: int | 
                 mine.append({"kind": "checkpoint", "files": [str(f.relative_to(paths.artifacts_dir())) for f in files],
                              "job": job.name})
             for it in mine:
-                it["file"] = f"items/{len(items):02d}-{it['kind']}-{job.name}.tgz"
+                it["file"] = f"items/{counter:02d}-{it['kind']}-{job.name}.tgz"
+                counter += 1
                 root, arc = (data, "data") if it["kind"] == "data" else (paths.artifacts_dir(), "artifacts")
                 it["bytes"] = _tgz(tmp / it["file"], [(root / f, f"{arc}/{f}") for f in it["files"]])
-                items.append(it)
+            extra = sum(it["bytes"] for it in mine)
+            if total + extra > limit:
+                for it in mine:
+                    (tmp / it["file"]).unlink()
+                log(f"  {job.name}: left out, the bundle would exceed {_mib(limit)} "
+                    f"(it needs {_mib(extra)} more, {_mib(limit - total)} is left)")
+                continue
+            items.extend(mine)
+            seen.update(new)
+            total += extra
             st = job.status()
             entries.append({"name": job.name, "tag": job.tag(), "priority": job.priority,
                             "status": [st.done, st.total, st.unit]})
-        total = fixed + sum(it["bytes"] for it in items)
-        for e in reversed(list(entries)):          # lowest priority first, each job whole
-            if total <= limit:
-                break
-            gone = [it for it in items if it["job"] == e["name"]]
-            total -= sum(it["bytes"] for it in gone)
-            for it in gone:
-                (tmp / it["file"]).unlink()
-                items.remove(it)
-            entries.remove(e)
-            log(f"  {e['name']}: left out, the bundle would exceed {_mib(limit)} "
-                f"(its items: {_mib(sum(i['bytes'] for i in gone))})")
         if not entries:
             raise BundleTooLarge("nothing to carry: no pending GPU-worthy job has its data prepared and fits "
                                  f"{_mib(limit)} (see the notes above); nothing written")
