@@ -231,10 +231,10 @@ def test_partial_deepgmm_publication_resumes_bit_identically_on_a_fresh_machine(
 def test_covariance_floor_variant_fits_with_its_own_floor(artifacts):
     """The GMM-gap measurement refits a sweep net with another floor, in its own checkpoint
     folder, and publishes that floor in its record; the sweep net itself is untouched."""
-    from genrepro.jobs.deepgmm import DeepGMMFloor
+    from genrepro.jobs.deepgmm import DeepGMMVariant
 
     base = DeepGMMNet("patches", (3,), profile="quick", data=BLOBS)
-    var = DeepGMMFloor("patches", (3,), 1e-8, profile="quick", data=BLOBS)
+    var = DeepGMMVariant("patches", (3,), reg=1e-8, profile="quick", data=BLOBS)
     assert var.name == "deepgmm-patches-3-reg1e-08" and var.tag() != base.tag()
     assert var.floor() == 1e-8 and base.floor() == 1e-6
     var.run(Budget(3600), torch.device("cpu"), progress=False)
@@ -248,11 +248,11 @@ def test_covariance_floor_variant_fits_with_its_own_floor(artifacts):
 def test_init_scale_variant_starts_its_lower_layers_further_from_the_identity(artifacts):
     """The deep-gain measurement (g): the variant's lower layer starts ≈ init_scale from the
     identity (the profile's net ≈ 0.1), fits in its own folder, and a seed changes the start."""
-    from genrepro.jobs.deepgmm import DeepGMMInit
+    from genrepro.jobs.deepgmm import DeepGMMVariant
 
     base = DeepGMMNet("patches", (2, 3), profile="quick", data=BLOBS)
-    wide = DeepGMMInit("patches", (2, 3), 1.0, profile="quick", data=BLOBS)
-    other = DeepGMMInit("patches", (2, 3), 1.0, seed=1, profile="quick", data=BLOBS)
+    wide = DeepGMMVariant("patches", (2, 3), init_scale=1.0, profile="quick", data=BLOBS)
+    other = DeepGMMVariant("patches", (2, 3), init_scale=1.0, seed=1, profile="quick", data=BLOBS)
     assert (wide.name, other.name) == ("deepgmm-patches-2-3-init1", "deepgmm-patches-2-3-init1-seed1")
     assert len({base.tag(), wide.tag(), other.tag()}) == 3
     cpu = torch.device("cpu")
@@ -266,9 +266,30 @@ def test_init_scale_variant_starts_its_lower_layers_further_from_the_identity(ar
     wide.run(Budget(3600), cpu, progress=False)
     assert wide.status().done >= 1 and base.status().done == 0
     with pytest.raises(ValueError, match="2 or 3 layers"):
-        DeepGMMInit("patches", (3,), 1.0)
-    with pytest.raises(ValueError, match="> 0"):
-        DeepGMMInit("patches", (2, 3), 0.0)
+        DeepGMMVariant("patches", (3,), init_scale=1.0)
+    with pytest.raises(ValueError, match="init_scale must be > 0"):
+        DeepGMMVariant("patches", (2, 3), init_scale=0.0)
+    with pytest.raises(ValueError, match="changes reg, init_max or init_scale"):
+        DeepGMMVariant("patches", (2, 3), seed=1)
+
+
+def test_kmeans_start_variant_sees_more_points(artifacts, monkeypatch):
+    """Measurement (c): the variant's k-means start is fitted on up to init_max points (the
+    profile's net on its 20,000), and its name, floor and tag say so."""
+    from genrepro.deepgmm import model as model_mod
+    from genrepro.jobs.deepgmm import DeepGMMVariant
+
+    seen = []
+    real = model_mod.DeepGMM._init_top_from_data
+    monkeypatch.setattr(model_mod.DeepGMM, "_init_top_from_data",
+                        lambda self, x, init_max, g: (seen.append(init_max), real(self, x, init_max, g))[1])
+    base = DeepGMMNet("patches", (3,), profile="quick", data=BLOBS)
+    var = DeepGMMVariant("patches", (3,), reg=1e-8, init_max=300, profile="quick", data=BLOBS)
+    assert var.name == "deepgmm-patches-3-reg1e-08-kmeans300" and var.floor() == 1e-8
+    assert var.tag() not in {base.tag(), DeepGMMVariant("patches", (3,), reg=1e-8, profile="quick").tag()}
+    base.new_model(BLOBS["train"], torch.device("cpu"))
+    var.new_model(BLOBS["train"], torch.device("cpu"))
+    assert seen == [20_000, 300]
 
 
 def test_gan_job_tag_ignores_the_epoch_count_but_not_the_noise_prior(monkeypatch):

@@ -225,70 +225,80 @@ class DeepGMMNet(Job):
                 "history": hist}
 
 
-class DeepGMMFloor(DeepGMMNet):
-    """A net of the sweep refitted with another covariance floor: the GMM-gap measurement (a).
+class DeepGMMVariant(DeepGMMNet):
+    """A net of the sweep refitted with some settings changed: the gap measurements of the Deep
+    GMM issue. Not part of Figure 4 or Table 1; the chapter compares each with the same net at
+    the profile's settings. What can change (each named in the job's name):
 
-    The profile adds 1e-6 to every covariance, close to the dequantisation noise's variance
-    (1/256)²/12 ≈ 1.27e-6 per pixel and far above a flat patch's variance along its summed
-    direction; scikit-learn's GMM lost 0.5 nats at 1e-6 against 1e-9. Not part of Figure 4 or
-    Table 1: the chapter compares it with the same net at the profile's floor."""
+    * ``reg`` (``-reg<x>``), the covariance floor, (a): the profile adds 1e-6 to every
+      covariance, close to the dequantisation noise's variance (1/256)²/12 ≈ 1.27e-6 per pixel
+      and far above a flat patch's variance along its summed direction; scikit-learn's GMM lost
+      0.5 nats at 1e-6 against 1e-9.
+    * ``init_max`` (``-kmeans<n>``), the points the data-side layer's k-means start sees, (c):
+      the profile's 20,000 are ≈ 100 per 63-dimensional cluster for 200 components.
+    * ``init_scale`` (``-init<x>``) with ``seed`` (``-seed<s>``), how far from the identity the
+      layers below the data side start, (g): at the profile's 0.1 (rotations and scales within
+      ≈ 0.1 of the identity, biases ≈ 0.1 in the whitened space) the paths through one data-side
+      component begin as near-copies and hard EM must pull them apart. The seed also changes
+      the k-means start and the E-step's restarts.
+    """
 
-    def __init__(self, kind: str, layers: tuple[int, ...], reg: float, profile: str = "full",
-                 data: dict[str, torch.Tensor] | None = None):
+    def __init__(self, kind: str, layers: tuple[int, ...], *, reg: float | None = None,
+                 init_max: int | None = None, init_scale: float | None = None, seed: int = 0,
+                 profile: str = "full", data: dict[str, torch.Tensor] | None = None):
+        if init_scale is not None and len(layers) < 2:
+            raise ValueError(f"init_scale acts on the layers below the data side: {layers} has none; "
+                             "give a net of 2 or 3 layers")
+        for key, v in (("reg", reg), ("init_scale", init_scale), ("init_max", init_max)):
+            if v is not None and not v > 0:
+                raise ValueError(f"{key} must be > 0, not {v}")
         super().__init__(kind, layers, profile, data)
-        self.reg = reg
-        self.name = f"{self.name}-reg{reg:g}"
-        self.description = f"{self.description}; covariance floor {reg:g} (GMM-gap measurement)"
+        self.overrides: dict[str, Any] = {}
+        said = []
+        if reg is not None:
+            self.overrides["reg"] = reg
+            self.name += f"-reg{reg:g}"
+            said.append(f"covariance floor {reg:g} (GMM-gap measurement)")
+        if init_max is not None:
+            self.overrides["init_max"] = int(init_max)
+            self.name += f"-kmeans{int(init_max)}"
+            said.append(f"k-means start on up to {int(init_max):,} points (profile: 20,000; GMM-gap measurement)")
+        if init_scale is not None:
+            self.overrides["init_scale"] = float(init_scale)
+            self.name += f"-init{init_scale:g}"
+            said.append(f"lower layers started at init_scale {init_scale:g} (profile: 0.1), seed {seed} "
+                        "(deep-gain measurement)")
+        if not self.overrides:
+            raise ValueError("a variant changes reg, init_max or init_scale; the profile's net is "
+                             f"{self.name} itself")
+        self.seed = int(seed)
+        self.name += f"-seed{seed}" if seed else ""
+        self.description = "; ".join([self.description, *said])
         self.priority = 60
 
     def floor(self) -> float:
-        return self.reg
-
-    def settings(self) -> tuple[Any, ...]:
-        return (*super().settings(), {"reg": self.reg})
-
-
-class DeepGMMInit(DeepGMMNet):
-    """A deep net of the sweep started from another ``init_scale`` or seed: the deep-gain
-    measurement (g) of the gap issue.
-
-    The profile starts the layers below the data side at ``init_scale`` 0.1 (rotations and
-    scales within ≈ 0.1 of the identity, biases ≈ 0.1 in the whitened space), so the paths
-    through one data-side component begin as near-copies and hard EM must pull them apart.
-    Larger scales start them apart. Not part of Figure 4 or Table 1."""
-
-    def __init__(self, kind: str, layers: tuple[int, ...], init_scale: float, seed: int = 0,
-                 profile: str = "full", data: dict[str, torch.Tensor] | None = None):
-        if len(layers) < 2:
-            raise ValueError(f"init_scale acts on the layers below the data side: {layers} has none; "
-                             "give a net of 2 or 3 layers")
-        if not init_scale > 0:
-            raise ValueError(f"init_scale must be > 0, not {init_scale}")
-        super().__init__(kind, layers, profile, data)
-        self.init_scale, self.seed = float(init_scale), int(seed)
-        self.name = f"{self.name}-init{init_scale:g}" + (f"-seed{seed}" if seed else "")
-        self.description = (f"{self.description}; lower layers started at init_scale {init_scale:g} "
-                            f"(profile: 0.1), seed {seed} (deep-gain measurement)")
-        self.priority = 61
+        return self.overrides.get("reg", super().floor())
 
     def new_model(self, train: torch.Tensor, device: torch.device | str) -> DeepGMM:
+        extra = {k: v for k, v in self.overrides.items() if k in ("init_scale", "init_max")}
         return DeepGMM(train.shape[1], self.layers, seed=self.seed, init_data=train, reg=self.floor(),
-                       init_scale=self.init_scale, device=device)
+                       device=device, **extra)
 
     def settings(self) -> tuple[Any, ...]:
-        return (*super().settings(), {"init_scale": self.init_scale})
+        return (*super().settings(), dict(self.overrides))
 
 
-def floor_variants() -> list[DeepGMMFloor]:
-    """The covariance-floor measurements: the 200-component GMM at 1e-8 (profile: 1e-6)."""
-    return [DeepGMMFloor("patches", (200,), 1e-8)]
+def floor_variants() -> list[DeepGMMVariant]:
+    """The GMM-gap measurements on the 200-component GMM: the floor at 1e-8 (profile: 1e-6), and
+    at 1e-8 with the k-means start on all 500,000 training patches (profile: 20,000)."""
+    return [DeepGMMVariant("patches", (200,), reg=1e-8), DeepGMMVariant("patches", (200,), reg=1e-8, init_max=500_000)]
 
 
-def init_variants() -> list[DeepGMMInit]:
+def init_variants() -> list[DeepGMMVariant]:
     """The initialisation measurements on (5, 25): ``init_scale`` 0.3 and 1.0, seeds 0 and 1, and
     the profile's 0.1 at seed 1 (its seed 0 is ``deepgmm-patches-5-25``)."""
-    return [DeepGMMInit("patches", (5, 25), s, seed) for seed in (0, 1) for s in (1.0, 0.3)] + \
-        [DeepGMMInit("patches", (5, 25), 0.1, 1)]
+    return [DeepGMMVariant("patches", (5, 25), init_scale=s, seed=seed) for seed in (0, 1) for s in (1.0, 0.3)] + \
+        [DeepGMMVariant("patches", (5, 25), init_scale=0.1, seed=1)]
 
 
 def sweep(kind: str) -> list[DeepGMMNet]:
