@@ -269,8 +269,28 @@ def test_init_scale_variant_starts_its_lower_layers_further_from_the_identity(ar
         DeepGMMVariant("patches", (3,), init_scale=1.0)
     with pytest.raises(ValueError, match="init_scale must be > 0"):
         DeepGMMVariant("patches", (2, 3), init_scale=0.0)
-    with pytest.raises(ValueError, match="changes reg, init_max or init_scale"):
+    with pytest.raises(ValueError, match="changes reg, init_max, init_scale or train_n"):
         DeepGMMVariant("patches", (2, 3), seed=1)
+
+
+def test_training_size_variant_fits_on_a_fixed_random_subset(artifacts):
+    """Measurement (i): the variant trains on a random train_n of the training points, the same
+    subset for every seed; valid and test are untouched; too many points is a clear error."""
+    from genrepro.jobs.deepgmm import DeepGMMVariant
+
+    a = DeepGMMVariant("patches", (3,), train_n=250, profile="quick", data=BLOBS)
+    b = DeepGMMVariant("patches", (3,), train_n=250, seed=1, profile="quick", data=BLOBS)
+    assert a.name == "deepgmm-patches-3-train250"
+    xa, xb = a.data(torch.device("cpu")), b.data(torch.device("cpu"))
+    assert len(xa["train"]) == 250 and torch.equal(xa["train"], xb["train"])
+    assert not torch.equal(xa["train"], BLOBS["train"][:250])          # random, not the first rows
+    rows = {tuple(r.tolist()) for r in BLOBS["train"]}
+    assert all(tuple(r.tolist()) in rows for r in xa["train"])
+    assert torch.equal(xa["test"], BLOBS["test"]) and torch.equal(xa["valid"], BLOBS["valid"])
+    a.run(Budget(3600), torch.device("cpu"), progress=False)
+    assert a.status().done >= 1
+    with pytest.raises(ValueError, match="exceeds the 400 training patches"):
+        DeepGMMVariant("patches", (3,), train_n=401, profile="quick", data=BLOBS).data(torch.device("cpu"))
 
 
 def test_kmeans_start_variant_sees_more_points(artifacts, monkeypatch):
