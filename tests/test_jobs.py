@@ -269,7 +269,7 @@ def test_init_scale_variant_starts_its_lower_layers_further_from_the_identity(ar
         DeepGMMVariant("patches", (3,), init_scale=1.0)
     with pytest.raises(ValueError, match="init_scale must be > 0"):
         DeepGMMVariant("patches", (2, 3), init_scale=0.0)
-    with pytest.raises(ValueError, match="changes reg, init_max, init_scale or train_n"):
+    with pytest.raises(ValueError, match="changes reg, init_max, init_scale, train_n or stop"):
         DeepGMMVariant("patches", (2, 3), seed=1)
 
 
@@ -291,6 +291,22 @@ def test_training_size_variant_fits_on_a_fixed_random_subset(artifacts):
     assert a.status().done >= 1
     with pytest.raises(ValueError, match="exceeds the 400 training patches"):
         DeepGMMVariant("patches", (3,), train_n=401, profile="quick", data=BLOBS).data(torch.device("cpu"))
+
+
+def test_no_stop_variant_runs_past_the_patience_stop(artifacts, monkeypatch):
+    """Measurement (f): the variant fits with no validation stop; the profile's net with its patience."""
+    from genrepro.jobs import deepgmm as dj
+
+    seen = []
+    monkeypatch.setattr(dj, "fit_until", lambda *a, **k: seen.append(a[4]))
+    monkeypatch.setattr(dj.DeepGMMNet, "patience", lambda self: 5)   # the full profile's (quick has none)
+    base = DeepGMMNet("patches", (2, 3), profile="quick", data=BLOBS)
+    var = dj.DeepGMMVariant("patches", (2, 3), stop=False, profile="quick", data=BLOBS)
+    assert var.name == "deepgmm-patches-2-3-nostop" and var.tag() != base.tag()
+    assert (base.patience(), var.patience()) == (5, None)
+    base.run(Budget(3600), torch.device("cpu"), progress=False)
+    var.run(Budget(3600), torch.device("cpu"), progress=False)
+    assert seen == [5, None]
 
 
 def test_kmeans_start_variant_sees_more_points(artifacts, monkeypatch):

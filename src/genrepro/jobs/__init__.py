@@ -10,7 +10,7 @@ def registry() -> dict[str, Job]:
     from genrepro.jobs import dcign, deepgmm, gan, gan_faces
 
     jobs: list[Job] = [gan.GANMnist(), gan.GANMnistKMeans(), gan.GANMnistGauss(), gan.GANMnistSeed1(), gan.GANMnistGaussSeed1(), *(deepgmm.TableOnePick(d) for d in (1, 2, 3)),
-                       *deepgmm.sweep("patches"), *deepgmm.sweep("tiny"), *deepgmm.floor_variants(), *deepgmm.init_variants(), *deepgmm.size_variants(), gan_faces.GANFaces(),
+                       *deepgmm.sweep("patches"), *deepgmm.sweep("tiny"), *deepgmm.floor_variants(), *deepgmm.init_variants(), *deepgmm.size_variants(), *deepgmm.stop_variants(), gan_faces.GANFaces(),
                        gan_faces.GANFacesReduced(),
                        *dcign.jobs()]
     return {j.name: j for j in sorted(jobs, key=lambda j: j.priority)}   # stable: sweep order kept

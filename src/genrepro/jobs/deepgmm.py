@@ -120,6 +120,10 @@ class DeepGMMNet(Job):
         """The covariance floor added to every component (the profile's ``reg``)."""
         return profiles.get("deepgmm", self.profile).reg
 
+    def patience(self) -> int | None:
+        """EM iterations without validation gain before the fit stops (None: never; the profile's)."""
+        return profiles.get("deepgmm", self.profile).patience
+
     def new_model(self, train: torch.Tensor, device: torch.device | str) -> DeepGMM:
         """The net before its first EM iteration (k-means on the data side, the other layers near
         the identity: :class:`genrepro.deepgmm.model.DeepGMM`'s defaults)."""
@@ -193,7 +197,7 @@ class DeepGMMNet(Job):
             bar.update(1)
             bar.set_postfix(valid=f"{rec['valid_best']:.2f}", switch=f"{rec['switch_rate']:.3f}")
 
-        fit_until(model, x["train"], x["valid"], S.em_iterations, S.patience, S.lbfgs_maxiter, seed=self.seed,
+        fit_until(model, x["train"], x["valid"], S.em_iterations, self.patience(), S.lbfgs_maxiter, seed=self.seed,
                   warm_passes=S.warm_passes, restart_passes=S.restart_passes, time_limit_s=max(budget.left(), 0),
                   callback=step, resume=list(model.history))
         self.save(model)   # with the last record's stop reason
@@ -239,6 +243,8 @@ class DeepGMMVariant(DeepGMMNet):
     * ``train_n`` (``-train<n>k``), a random ``train_n`` of the 500,000 training patches (the
       same subset whatever the seed), (i): the deep nets' gain over the GMM fell from +7.6 at
       20k patches to ≈ +1 at 500k.
+    * ``stop=False`` (``-nostop``), no stop on validation: all 100 EM iterations, (f): patience 5
+      on the noisy best-path validation score stopped (5, 5, 25) at 26 iterations.
     * ``init_scale`` (``-init<x>``) with ``seed`` (``-seed<s>``), how far from the identity the
       layers below the data side start, (g): at the profile's 0.1 (rotations and scales within
       ≈ 0.1 of the identity, biases ≈ 0.1 in the whitened space) the paths through one data-side
@@ -248,7 +254,7 @@ class DeepGMMVariant(DeepGMMNet):
 
     def __init__(self, kind: str, layers: tuple[int, ...], *, reg: float | None = None,
                  init_max: int | None = None, init_scale: float | None = None, train_n: int | None = None,
-                 seed: int = 0,
+                 stop: bool = True, seed: int = 0,
                  profile: str = "full", data: dict[str, torch.Tensor] | None = None):
         if init_scale is not None and len(layers) < 2:
             raise ValueError(f"init_scale acts on the layers below the data side: {layers} has none; "
@@ -277,8 +283,12 @@ class DeepGMMVariant(DeepGMMNet):
             n = int(train_n)
             self.name += f"-train{n // 1000}k" if n % 1000 == 0 else f"-train{n}"
             said.append(f"trained on a random {int(train_n):,} of the training patches (deep-gain measurement)")
+        if not stop:
+            self.overrides["patience"] = None
+            self.name += "-nostop"
+            said.append("no stop on validation: all EM iterations (deep-gain measurement)")
         if not self.overrides:
-            raise ValueError("a variant changes reg, init_max, init_scale or train_n; the profile's net is "
+            raise ValueError("a variant changes reg, init_max, init_scale, train_n or stop; the profile's net is "
                              f"{self.name} itself")
         self.seed = int(seed)
         self.name += f"-seed{seed}" if seed else ""
@@ -287,6 +297,9 @@ class DeepGMMVariant(DeepGMMNet):
 
     def floor(self) -> float:
         return self.overrides.get("reg", super().floor())
+
+    def patience(self) -> int | None:
+        return self.overrides["patience"] if "patience" in self.overrides else super().patience()
 
     def new_model(self, train: torch.Tensor, device: torch.device | str) -> DeepGMM:
         extra = {k: v for k, v in self.overrides.items() if k in ("init_scale", "init_max")}
@@ -311,6 +324,11 @@ def floor_variants() -> list[DeepGMMVariant]:
     """The GMM-gap measurements on the 200-component GMM: the floor at 1e-8 (profile: 1e-6), and
     at 1e-8 with the k-means start on all 500,000 training patches (profile: 20,000)."""
     return [DeepGMMVariant("patches", (200,), reg=1e-8), DeepGMMVariant("patches", (200,), reg=1e-8, init_max=500_000)]
+
+
+def stop_variants() -> list[DeepGMMVariant]:
+    """The stopping measurement (f): (5, 5, 25), stopped by patience at 26 iterations, run to 100."""
+    return [DeepGMMVariant("patches", (5, 5, 25), stop=False)]
 
 
 def size_variants() -> list[DeepGMMVariant]:
