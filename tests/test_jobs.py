@@ -231,7 +231,7 @@ def test_partial_deepgmm_publication_resumes_bit_identically_on_a_fresh_machine(
 def test_covariance_floor_variant_fits_with_its_own_floor(artifacts):
     """The GMM-gap measurement refits a sweep net with another floor, in its own checkpoint
     folder, and publishes that floor in its record; the sweep net itself is untouched."""
-    from genrepro.jobs.deepgmm import DeepGMMVariant
+    from genrepro.jobs.deepgmm_variants import DeepGMMVariant
 
     base = DeepGMMNet("patches", (3,), profile="quick", data=BLOBS)
     var = DeepGMMVariant("patches", (3,), reg=1e-8, profile="quick", data=BLOBS)
@@ -248,7 +248,7 @@ def test_covariance_floor_variant_fits_with_its_own_floor(artifacts):
 def test_init_scale_variant_starts_its_lower_layers_further_from_the_identity(artifacts):
     """The deep-gain measurement (g): the variant's lower layer starts ≈ init_scale from the
     identity (the profile's net ≈ 0.1), fits in its own folder, and a seed changes the start."""
-    from genrepro.jobs.deepgmm import DeepGMMVariant
+    from genrepro.jobs.deepgmm_variants import DeepGMMVariant
 
     base = DeepGMMNet("patches", (2, 3), profile="quick", data=BLOBS)
     wide = DeepGMMVariant("patches", (2, 3), init_scale=1.0, profile="quick", data=BLOBS)
@@ -276,7 +276,7 @@ def test_init_scale_variant_starts_its_lower_layers_further_from_the_identity(ar
 def test_training_size_variant_fits_on_a_fixed_random_subset(artifacts):
     """Measurement (i): the variant trains on a random train_n of the training points, the same
     subset for every seed; valid and test are untouched; too many points is a clear error."""
-    from genrepro.jobs.deepgmm import DeepGMMVariant
+    from genrepro.jobs.deepgmm_variants import DeepGMMVariant
 
     a = DeepGMMVariant("patches", (3,), train_n=250, profile="quick", data=BLOBS)
     b = DeepGMMVariant("patches", (3,), train_n=250, seed=1, profile="quick", data=BLOBS)
@@ -296,12 +296,13 @@ def test_training_size_variant_fits_on_a_fixed_random_subset(artifacts):
 def test_no_stop_variant_runs_past_the_patience_stop(artifacts, monkeypatch):
     """Measurement (f): the variant fits with no validation stop; the profile's net with its patience."""
     from genrepro.jobs import deepgmm as dj
+    from genrepro.jobs import deepgmm_variants as dv
 
     seen = []
     monkeypatch.setattr(dj, "fit_until", lambda *a, **k: seen.append(a[4]))
     monkeypatch.setattr(dj.DeepGMMNet, "patience", lambda self: 5)   # the full profile's (quick has none)
     base = DeepGMMNet("patches", (2, 3), profile="quick", data=BLOBS)
-    var = dj.DeepGMMVariant("patches", (2, 3), stop=False, profile="quick", data=BLOBS)
+    var = dv.DeepGMMVariant("patches", (2, 3), stop=False, profile="quick", data=BLOBS)
     assert var.name == "deepgmm-patches-2-3-nostop" and var.tag() != base.tag()
     assert (base.patience(), var.patience()) == (5, None)
     base.run(Budget(3600), torch.device("cpu"), progress=False)
@@ -313,7 +314,7 @@ def test_kmeans_start_variant_sees_more_points(artifacts, monkeypatch):
     """Measurement (c): the variant's k-means start is fitted on up to init_max points (the
     profile's net on its 20,000), and its name, floor and tag say so."""
     from genrepro.deepgmm import model as model_mod
-    from genrepro.jobs.deepgmm import DeepGMMVariant
+    from genrepro.jobs.deepgmm_variants import DeepGMMVariant
 
     seen = []
     real = model_mod.DeepGMM._init_top_from_data

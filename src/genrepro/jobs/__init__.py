@@ -7,10 +7,10 @@ from genrepro.jobs.base import Budget, Job, OutOfBudget, Status, write_published
 
 def registry() -> dict[str, Job]:
     """Every job by name, in priority order (the order ``--pending`` runs them)."""
-    from genrepro.jobs import dcign, deepgmm, gan, gan_faces
+    from genrepro.jobs import dcign, deepgmm, deepgmm_variants, gan, gan_faces
 
     jobs: list[Job] = [gan.GANMnist(), gan.GANMnistKMeans(), gan.GANMnistGauss(), gan.GANMnistSeed1(), gan.GANMnistGaussSeed1(), *(deepgmm.TableOnePick(d) for d in (1, 2, 3)),
-                       *deepgmm.sweep("patches"), *deepgmm.sweep("tiny"), *deepgmm.floor_variants(), *deepgmm.init_variants(), *deepgmm.size_variants(), *deepgmm.stop_variants(), gan_faces.GANFaces(),
+                       *deepgmm.sweep("patches"), *deepgmm.sweep("tiny"), *deepgmm_variants.all_variants(), gan_faces.GANFaces(),
                        gan_faces.GANFacesReduced(),
                        *dcign.jobs()]
     return {j.name: j for j in sorted(jobs, key=lambda j: j.priority)}   # stable: sweep order kept
