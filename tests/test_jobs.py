@@ -310,6 +310,30 @@ def test_no_stop_variant_runs_past_the_patience_stop(artifacts, monkeypatch):
     assert seen == [5, None]
 
 
+def test_complete_variant_publishes_float32_weights_scored_as_published(artifacts):
+    """A finished gap measurement publishes float32 weights (half the bytes) and records the
+    scores of exactly those; an unfinished one keeps float64 (it must resume exactly)."""
+    from safetensors.torch import load_file
+
+    from genrepro.jobs.deepgmm_variants import DeepGMMVariant
+
+    root, cpu, quiet = artifacts / "published", torch.device("cpu"), lambda m: None
+    var = DeepGMMVariant("patches", (3,), reg=1e-8, profile="quick", data=BLOBS)
+    var.run(Budget(0), cpu, progress=False)                  # one EM iteration: partial
+    assert not var.status().complete
+    jobs.write_published(var, cpu, "cmd", root=root, log=quiet)
+    w = load_file(str(root / var.name / "weights.safetensors"))
+    assert w["A0"].dtype == torch.float64 and published.record(var.name, root)["weights_dtype"] == "float64"
+    var.run(Budget(3600), cpu, progress=False)
+    assert var.status().complete
+    jobs.write_published(var, cpu, "cmd", root=root, log=quiet)
+    rec = published.record(var.name, root)
+    w = load_file(str(root / var.name / "weights.safetensors"))
+    assert w["A0"].dtype == torch.float32 and rec["weights_dtype"] == "float32"
+    model, _ = published.load(var.name, root)
+    assert abs(float(model.log_prob(BLOBS["test"]).double().mean()) - rec["metrics"]["test"]) < 1e-9
+
+
 def test_kmeans_start_variant_sees_more_points(artifacts, monkeypatch):
     """Measurement (c): the variant's k-means start is fitted on up to init_max points (the
     profile's net on its 20,000), and its name, floor and tag say so."""

@@ -213,17 +213,28 @@ class DeepGMMNet(Job):
                 "ci_check": {"n_test": CI_TEST, "mean": float(ll[:CI_TEST].mean()),
                              "se": float(ll[:CI_TEST].std() / math.sqrt(CI_TEST))}}
 
+    def weights_dtype(self) -> torch.dtype:
+        """The precision the weights are published in (float64: as fitted, so a partial net
+        resumes exactly and a Table 1 pick can name these very bytes)."""
+        return torch.float64
+
     def publish_files(self, out: Path, device: torch.device) -> dict[str, Any]:
         x = self.data(device)
         model = self.restore(device, x["train"])
-        save_file(weights(model), str(out / "weights.safetensors"))
+        dtype = self.weights_dtype()
+        tensors = {k: v.to(dtype) for k, v in weights(model).items()}
+        save_file(tensors, str(out / "weights.safetensors"))
+        if dtype != torch.float64:   # score exactly what is published
+            fitted = model
+            model = model_from_weights(tensors, fitted.dim, list(self.layers), fitted.reg, device)
+            model.history, model._paths = fitted.history, fitted._paths
         if not self.status().complete and model._paths is not None:   # what a resume elsewhere needs
             p = model._paths
             save_file({"paths": p.to(torch.int16 if int(p.max()) < 2**15 else torch.int32).cpu().contiguous()},
                       str(out / RESUME))
         hist = model.history
         return {"model": "genrepro.deepgmm.DeepGMM", "kind": self.kind, "layer_sizes": list(self.layers),
-                "dim": model.dim, "reg": model.reg,
+                "dim": model.dim, "reg": model.reg, "weights_dtype": str(dtype).removeprefix("torch."),
                 "metrics": {**self.evaluate(model, x), "em_iterations": len(hist),
                             "stopped": hist[-1].get("stopped", "interrupted")},
                 "history": hist}

@@ -83,6 +83,12 @@ class DeepGMMVariant(DeepGMMNet):
     def floor(self) -> float:
         return self.overrides.get("reg", super().floor())
 
+    def weights_dtype(self) -> torch.dtype:
+        """float32 once complete (half the bytes; the record's scores are of the rounded weights,
+        and the chapter reads only the records): a measurement, not a Table 1 net. A partial
+        one keeps float64 so that it resumes exactly elsewhere."""
+        return torch.float32 if self.status().complete else torch.float64
+
     def patience(self) -> int | None:
         return self.overrides["patience"] if "patience" in self.overrides else super().patience()
 
