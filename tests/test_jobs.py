@@ -525,12 +525,13 @@ def test_table1_pick_on_a_fresh_machine_takes_published_complete_nets_as_they_ar
 def test_kmeans_publication_rebuilds_its_centroids_from_labels(tmp_path, monkeypatch):
     """gan-mnist-kmeans publishes cluster labels; the loader rebuilds the centroids as the
     labelled images' means, byte for byte, and refuses other training images."""
+    from genrepro.gan.analysis import nearest_neighbours
     from genrepro.jobs import gan as gan_jobs
 
     g = torch.Generator().manual_seed(0)
     x = torch.rand(60, 5, generator=g)
     fitted = x[:4] + 0.01
-    labels = gan_jobs.nearest(x, fitted, chunk=7)
+    labels = torch.as_tensor(nearest_neighbours(x, fitted, chunk=7))
     assert torch.equal(labels, torch.cdist(x, fitted).argmin(1))
     cents = gan_jobs.centroids_from_labels(labels, x, 4)
     for j in range(4):

@@ -213,7 +213,7 @@ class DeepGMMNet(Job):
                 "ci_check": {"n_test": CI_TEST, "mean": float(ll[:CI_TEST].mean()),
                              "se": float(ll[:CI_TEST].std() / math.sqrt(CI_TEST))}}
 
-    def weights_dtype(self) -> torch.dtype:
+    def weights_dtype(self, complete: bool) -> torch.dtype:
         """The precision the weights are published in (float64: as fitted, so a partial net
         resumes exactly and a Table 1 pick can name these very bytes)."""
         return torch.float64
@@ -221,14 +221,15 @@ class DeepGMMNet(Job):
     def publish_files(self, out: Path, device: torch.device) -> dict[str, Any]:
         x = self.data(device)
         model = self.restore(device, x["train"])
-        dtype = self.weights_dtype()
+        complete = self.status().complete
+        dtype = self.weights_dtype(complete)
         tensors = {k: v.to(dtype) for k, v in weights(model).items()}
         save_file(tensors, str(out / "weights.safetensors"))
         if dtype != torch.float64:   # score exactly what is published
             fitted = model
             model = model_from_weights(tensors, fitted.dim, list(self.layers), fitted.reg, device)
             model.history, model._paths = fitted.history, fitted._paths
-        if not self.status().complete and model._paths is not None:   # what a resume elsewhere needs
+        if not complete and model._paths is not None:   # what a resume elsewhere needs
             p = model._paths
             save_file({"paths": p.to(torch.int16 if int(p.max()) < 2**15 else torch.int32).cpu().contiguous()},
                       str(out / RESUME))

@@ -64,10 +64,9 @@ class DeepGMMVariant(DeepGMMNet):
             said.append(f"lower layers started at init_scale {init_scale:g} (profile: 0.1), seed {seed} "
                         "(deep-gain measurement)")
         if train_n is not None:
-            self.overrides["train_n"] = int(train_n)
-            n = int(train_n)
+            n = self.overrides["train_n"] = int(train_n)
             self.name += f"-train{n // 1000}k" if n % 1000 == 0 else f"-train{n}"
-            said.append(f"trained on a random {int(train_n):,} of the training patches (deep-gain measurement)")
+            said.append(f"trained on a random {n:,} of the training patches (deep-gain measurement)")
         if not stop:
             self.overrides["patience"] = None
             self.name += "-nostop"
@@ -83,11 +82,11 @@ class DeepGMMVariant(DeepGMMNet):
     def floor(self) -> float:
         return self.overrides.get("reg", super().floor())
 
-    def weights_dtype(self) -> torch.dtype:
+    def weights_dtype(self, complete: bool) -> torch.dtype:
         """float32 once complete (half the bytes; the record's scores are of the rounded weights,
         and the chapter reads only the records): a measurement, not a Table 1 net. A partial
         one keeps float64 so that it resumes exactly elsewhere."""
-        return torch.float32 if self.status().complete else torch.float64
+        return torch.float32 if complete else torch.float64
 
     def patience(self) -> int | None:
         return self.overrides["patience"] if "patience" in self.overrides else super().patience()

@@ -275,10 +275,12 @@ class GANMnistKMeans(Job):
         and the scores below are of exactly those."""
         S = profiles.get("gan", "full")
         x = mnist_splits()
+        from genrepro.gan.analysis import nearest_neighbours
+
         fitted = torch.as_tensor(np.load(self.path))
         train = x["train"][:S.kmeans_fit]
-        labels = nearest(train, fitted)
-        np.save(out / "labels.npy", labels.numpy().astype(np.uint16))
+        labels = nearest_neighbours(train, fitted)
+        np.save(out / "labels.npy", labels.astype(np.uint16))
         cents = centroids_from_labels(labels, train, S.kmeans_k)
         perm = torch.randperm(50000, generator=torch.Generator().manual_seed(self.seed))[:S.parzen_samples]
         score = lambda s: parzen.evaluate(x["test"][:S.parzen_test], x["valid"][:S.parzen_valid], s)  # noqa: E731
@@ -291,12 +293,6 @@ class GANMnistKMeans(Job):
                             "real_training_images": {"n": S.parzen_samples, "perm_seed": self.seed,
                                                      **{k: real[k] for k in keep}}},
                 "history": []}
-
-
-def nearest(x: torch.Tensor, centroids: torch.Tensor, chunk: int = 2000) -> torch.Tensor:
-    """The index of each row's nearest centroid (squared Euclidean distance), in chunks."""
-    c2 = (centroids * centroids).sum(1)
-    return torch.cat([(c2 - 2 * xb @ centroids.T).argmin(1) for xb in x.split(chunk)])
 
 
 def centroids_from_labels(labels: torch.Tensor | np.ndarray, x: torch.Tensor, k: int) -> torch.Tensor:
@@ -319,6 +315,6 @@ def centroids_from_labels(labels: torch.Tensor | np.ndarray, x: torch.Tensor, k:
 
 def tensor_sha256(t: torch.Tensor) -> str:
     """SHA-256 of a tensor's bytes (C order, its own dtype)."""
-    import hashlib
+    from genrepro.data.prep import sha256_bytes
 
-    return hashlib.sha256(np.ascontiguousarray(t.numpy()).tobytes()).hexdigest()
+    return sha256_bytes(np.ascontiguousarray(t.numpy()).tobytes())
