@@ -310,14 +310,19 @@ def test_no_stop_variant_runs_past_the_patience_stop(artifacts, monkeypatch):
     assert seen == [5, None]
 
 
-def test_complete_variant_publishes_float32_weights_scored_as_published(artifacts):
-    """A finished gap measurement publishes float32 weights (half the bytes) and records the
-    scores of exactly those; an unfinished one keeps float64 (it must resume exactly)."""
-    from safetensors.torch import load_file
+def test_complete_measurement_is_published_as_its_record_with_its_weights_sha256(artifacts, monkeypatch):
+    """A finished gap measurement publishes its record only: scores of its float32 weights and
+    their SHA-256, no weight file; the loader says how to get them. An unfinished one keeps
+    float64 weights (it must resume exactly elsewhere), and a fresh machine refits a record-only
+    one rather than taking it as a checkpoint."""
+    from safetensors.torch import load_file, save_file
 
+    from genrepro.data.prep import sha256_file
+    from genrepro.jobs.deepgmm import model_from_weights, weights
     from genrepro.jobs.deepgmm_variants import DeepGMMVariant
 
     root, cpu, quiet = artifacts / "published", torch.device("cpu"), lambda m: None
+    monkeypatch.setattr(published, "published_root", lambda: root)
     var = DeepGMMVariant("patches", (3,), reg=1e-8, profile="quick", data=BLOBS)
     var.run(Budget(0), cpu, progress=False)                  # one EM iteration: partial
     assert not var.status().complete
@@ -328,10 +333,70 @@ def test_complete_variant_publishes_float32_weights_scored_as_published(artifact
     assert var.status().complete
     jobs.write_published(var, cpu, "cmd", root=root, log=quiet)
     rec = published.record(var.name, root)
-    w = load_file(str(root / var.name / "weights.safetensors"))
-    assert w["A0"].dtype == torch.float32 and rec["weights_dtype"] == "float32"
-    model, _ = published.load(var.name, root)
-    assert abs(float(model.log_prob(BLOBS["test"]).double().mean()) - rec["metrics"]["test"]) < 1e-9
+    assert rec["files"] == {} and rec["weights_kept"] is False and rec["weights_dtype"] == "float32"
+    assert sorted(p.name for p in (root / var.name).iterdir()) == ["record.json"]
+    # the recorded SHA-256 and scores are those of the fitted net's float32 weights
+    t32 = {k: v.float() for k, v in weights(var.restore(cpu, BLOBS["train"])).items()}
+    save_file(t32, str(artifacts / "w32.safetensors"))
+    assert sha256_file(artifacts / "w32.safetensors") == rec["weights_sha256"]
+    m32 = model_from_weights(t32, rec["dim"], rec["layer_sizes"], rec["reg"])
+    assert abs(float(m32.log_prob(BLOBS["test"]).double().mean()) - rec["metrics"]["test"]) < 1e-9
+    with pytest.raises(published.PublishedModelError, match=r"record only.*genrepro.train deepgmm-patches-3-reg1e-08"):
+        published.load(var.name, root)
+    assert "| record only |" in published.models_markdown(root)
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(artifacts / "fresh"))   # another machine
+    assert var._resumable_record() is None and not var.status().done
+
+
+def test_nostop_run_starts_from_its_twins_checkpoint_and_ends_as_a_fit_from_scratch(artifacts, monkeypatch):
+    """Measurement (f) and Table 1's ``-nostop`` candidates: a run with no stop on validation
+    takes the EM iterations its twin (the same net, stopped by patience) has done, and ends
+    with exactly the weights and scores of a fit from scratch; it keeps float64 weights."""
+    from genrepro.jobs import deepgmm as dj
+    from genrepro.jobs.deepgmm_variants import DeepGMMVariant
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(dj.DeepGMMNet, "patience", lambda self: 1)   # the twin stops early
+    twin = DeepGMMNet("patches", (2, 3), profile="quick", data=BLOBS)
+    var = DeepGMMVariant("patches", (2, 3), stop=False, profile="quick", data=BLOBS)
+    assert var.stop_only and var.keeps_weights(True) and var.weights_dtype(True) == torch.float64
+    var.run(Budget(3600), cpu, progress=False)                        # from scratch
+    scratch = var.checkpoint()
+    n = len(scratch["history"])
+    import shutil
+    shutil.rmtree(var.ckpt_dir())
+    twin.run(Budget(3600), cpu, progress=False)
+    k = len(twin.checkpoint()["history"])
+    assert twin.checkpoint()["history"][-1].get("stopped") == "patience" and 0 < k < n
+    assert var.status().done == 0
+    calls = []
+    real = dj.fit_until
+    monkeypatch.setattr(dj, "fit_until", lambda *a, **kw: calls.append(len(kw["resume"])) or real(*a, **kw))
+    var.run(Budget(3600), cpu, progress=False)                        # from the twin's k iterations
+    assert calls == [k]
+    seeded = var.checkpoint()
+    untimed = lambda hist: [{a: b for a, b in r.items() if not a.endswith("_s")} for r in hist]  # noqa: E731
+    assert untimed(seeded["history"]) == untimed(scratch["history"])
+
+    def same(a, b) -> bool:
+        if isinstance(a, torch.Tensor):
+            return torch.equal(a, b)
+        if isinstance(a, (list, tuple)):
+            return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        return a == b
+
+    assert all(same(seeded["state"][key], v) for key, v in scratch["state"].items())
+    assert torch.equal(seeded["paths"], scratch["paths"])
+
+
+def test_table1_candidates_are_the_sweeps_nets_of_a_depth_and_their_nostop_runs():
+    from genrepro.jobs.deepgmm import TableOnePick
+
+    three = [n.name for n in TableOnePick(3).candidates]
+    assert three[:5] == [f"deepgmm-patches-5-5-{t}" for t in (10, 25, 50, 100, 200)]
+    assert set(three[5:]) == {"deepgmm-patches-5-5-25-nostop", "deepgmm-patches-5-5-100-nostop"}
+    assert [n.name for n in TableOnePick(1).candidates] == [f"deepgmm-patches-{t}" for t in (10, 25, 50, 100, 200)]
+    assert "best of 7 3-layer" in TableOnePick(3).description
 
 
 def test_kmeans_start_variant_sees_more_points(artifacts, monkeypatch):

@@ -151,6 +151,12 @@ def weights_folder(name: str, rec: dict[str, Any], root: Path | None = None) -> 
 def load(name: str, root: Path | None = None) -> tuple[Any, dict[str, Any]]:
     """The published model ``name`` in eval mode on the CPU, with its record."""
     rec = record(name, root)
+    if rec.get("weights_kept") is False:
+        raise PublishedModelError(
+            f"{name} is published as its record only (scores, history and the SHA-256 of its weights; a "
+            f"measurement whose weights the repository does not keep): read it with `published.record({name!r})`, "
+            f"or refit the weights with `python -m genrepro.train {name} --budget-min M` (their SHA-256 should be "
+            f"the recorded {rec.get('weights_sha256', '?')[:12]}…)")
     for f in rec["files"]:           # every file, so an altered one is caught whatever is loaded
         verified_file(name, f, root, rec)
     model = _LOADERS[rec["model"]](rec, weights_folder(name, rec, root))
@@ -191,8 +197,9 @@ def models_markdown(root: Path | None = None) -> str:
         rec = record(name, root)
         p = rec["provenance"]
         size = sum((_root(root) / name / f).stat().st_size for f in rec["files"]) / 2**20
+        files = "record only" if rec.get("weights_kept") is False else f"{size:.1f} MiB"
         rows.append(f"| `{name}` | {rec['chapter']} | {p['status'] if p['complete'] else '**' + p['status'] + '**'} | "
-                    f"{p['trained_on']} | {p['wall_time_s'] / 3600:.2f} h | {size:.1f} MiB | {p['published'][:10]} | "
+                    f"{p['trained_on']} | {p['wall_time_s'] / 3600:.2f} h | {files} | {p['published'][:10]} | "
                     f"`{p['git_commit'][:12]}` |")
     if len(rows) == 2:
         return "No model has been published yet (`python -m genrepro.train --list` shows the jobs)."

@@ -11,7 +11,10 @@ makes a cut job resume with the same seeds and patience count as one uninterrupt
 Table 1's rows are three more names, ``deepgmm-gmm``, ``deepgmm-2layer`` and
 ``deepgmm-3layer``: running one runs the patch nets of its depth; publishing it publishes the
 net of that depth with the best exact validation log-likelihood among those fitted so far (the
-record lists every candidate and how far each got).
+record lists every candidate and how far each got). The candidates are the sweep's nets of that
+depth and, where defined, the same nets fitted with no stop on validation (all 100 EM iterations,
+``-nostop``): both are within the paper's "up to 100 EM iterations or a validation-based stop",
+and the stop measurement (f) found the patience stop early.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
+from safetensors.torch import save as safetensors_bytes
 
 from genrepro import profiles
-from genrepro.data.prep import atomic_file
+from genrepro.data.prep import atomic_file, sha256_bytes
 from genrepro.deepgmm.state import model_from_state
 from genrepro.deepgmm.experiment import fit_until
 from genrepro.deepgmm.model import DeepGMM
@@ -130,14 +134,16 @@ class DeepGMMNet(Job):
         return DeepGMM(train.shape[1], self.layers, seed=self.seed, init_data=train, reg=self.floor(), device=device)
 
     def _resumable_record(self) -> dict | None:
-        """This net's publication, when made with this code and settings and either complete or
-        carrying its hard-EM paths (:data:`RESUME`): where a machine without a checkpoint starts."""
+        """This net's publication, when made with this code and settings, carrying its weights, and
+        either complete or carrying its hard-EM paths (:data:`RESUME`): where a machine without a
+        checkpoint starts (a record-only measurement is not: it is refitted)."""
         from genrepro import published
 
         if self.name not in published.names():
             return None
         rec = published.record(self.name)
-        ok = rec["provenance"].get("settings_tag") == self.tag() and (RESUME in rec["files"] or rec["provenance"]["complete"])
+        ok = rec["provenance"].get("settings_tag") == self.tag() and "weights.safetensors" in rec["files"] and \
+            (RESUME in rec["files"] or rec["provenance"]["complete"])
         return rec if ok else None
 
     def from_published(self, rec: dict, device: torch.device | str) -> DeepGMM:
@@ -218,13 +224,20 @@ class DeepGMMNet(Job):
         resumes exactly and a Table 1 pick can name these very bytes)."""
         return torch.float64
 
+    def keeps_weights(self, complete: bool) -> bool:
+        """Whether the publication carries the weights (a sweep net's always: Figure 4 and Table 1
+        load them, and a partial net resumes from them elsewhere)."""
+        return True
+
     def publish_files(self, out: Path, device: torch.device) -> dict[str, Any]:
         x = self.data(device)
         model = self.restore(device, x["train"])
         complete = self.status().complete
         dtype = self.weights_dtype(complete)
         tensors = {k: v.to(dtype) for k, v in weights(model).items()}
-        save_file(tensors, str(out / "weights.safetensors"))
+        keep = self.keeps_weights(complete)
+        if keep:
+            save_file(tensors, str(out / "weights.safetensors"))
         if dtype != torch.float64:   # score exactly what is published
             fitted = model
             model = model_from_weights(tensors, fitted.dim, list(self.layers), fitted.reg, device)
@@ -234,8 +247,9 @@ class DeepGMMNet(Job):
             save_file({"paths": p.to(torch.int16 if int(p.max()) < 2**15 else torch.int32).cpu().contiguous()},
                       str(out / RESUME))
         hist = model.history
+        kept = {} if keep else {"weights_kept": False, "weights_sha256": sha256_bytes(safetensors_bytes(tensors))}
         return {"model": "genrepro.deepgmm.DeepGMM", "kind": self.kind, "layer_sizes": list(self.layers),
-                "dim": model.dim, "reg": model.reg, "weights_dtype": str(dtype).removeprefix("torch."),
+                "dim": model.dim, "reg": model.reg, "weights_dtype": str(dtype).removeprefix("torch."), **kept,
                 "metrics": {**self.evaluate(model, x), "em_iterations": len(hist),
                             "stopped": hist[-1].get("stopped", "interrupted")},
                 "history": hist}
@@ -258,7 +272,11 @@ class TableOnePick(Job):
         self.depth = depth
         self.name = DEPTH_NAMES[depth]
         self.priority = 19 + depth
-        self.candidates = candidates or [n for n in sweep("patches") if len(n.layers) == depth]
+        if candidates is None:   # the sweep's nets of this depth, then their runs with no stop
+            from genrepro.jobs.deepgmm_variants import stop_variants
+
+            candidates = [n for n in [*sweep("patches"), *stop_variants()] if n.kind == "patches" and len(n.layers) == depth]
+        self.candidates = candidates
         self.description = (f"Table 1: best of {len(self.candidates)} {depth}-layer patch nets on validation "
                             f"({', '.join(n.name for n in self.candidates)})")
 

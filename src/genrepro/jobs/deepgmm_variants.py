@@ -1,15 +1,24 @@
 """The Deep GMM gap measurements: nets of the Figure 4 sweep refitted with one setting changed
 (the letters are those of the Deep GMM issue's gap list; the chapter's factor table reads them).
 
-Not part of Figure 4 or Table 1: each is compared with the sweep net it varies.
+Not part of Figure 4: each is compared with the sweep net it varies. The runs with no stop on
+validation (``-nostop``) are also Table 1 candidates (:class:`genrepro.jobs.deepgmm.TableOnePick`).
+
+A complete measurement is published as its record only (scores, history, the SHA-256 of its
+float32 weights): the chapter reads records, and the repository's published set has a size cap.
+A refit (``python -m genrepro.train <name>``) makes the weights again, and its SHA-256
+against the recorded one says whether they are the same bytes. A ``-nostop`` run keeps its
+float64 weights, as the sweep's nets do, so that a Table 1 pick can name them.
 """
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 import torch
 
+from genrepro.data.prep import atomic_file
 from genrepro.deepgmm.model import DeepGMM
 from genrepro.jobs.deepgmm import DeepGMMNet
 
@@ -82,11 +91,41 @@ class DeepGMMVariant(DeepGMMNet):
     def floor(self) -> float:
         return self.overrides.get("reg", super().floor())
 
+    @property
+    def stop_only(self) -> bool:
+        """Whether only the stop rule differs from the sweep's net (a Table 1 candidate)."""
+        return self.overrides == {"patience": None} and self.seed == DeepGMMNet.seed
+
     def weights_dtype(self, complete: bool) -> torch.dtype:
-        """float32 once complete (half the bytes; the record's scores are of the rounded weights,
-        and the chapter reads only the records): a measurement, not a Table 1 net. A partial
-        one keeps float64 so that it resumes exactly elsewhere."""
-        return torch.float32 if complete else torch.float64
+        """float32 once complete (the record's scores and SHA-256 are of the rounded weights): a
+        measurement. A partial one, or a ``-nostop`` run (a Table 1 candidate), keeps float64 so
+        that it resumes exactly elsewhere and a pick can name its bytes."""
+        return torch.float32 if complete and not self.stop_only else torch.float64
+
+    def keeps_weights(self, complete: bool) -> bool:
+        """A complete measurement publishes its record only (see the module's docstring)."""
+        return self.stop_only or not complete
+
+    def restore(self, device: torch.device | str, train: torch.Tensor) -> DeepGMM:
+        """As the sweep's net, except that a ``-nostop`` run with nothing of its own to resume
+        from starts from its twin's checkpoint (the same net under the profile's patience), with
+        the twin's stop mark removed. The two fits are the same EM iterations up to the twin's
+        stop: each iteration's seed is seed + iteration, and patience only decides when to stop
+        (:func:`genrepro.deepgmm.experiment.fit_until`). Only a checkpoint that carries its hard-EM
+        paths qualifies (a complete publication has none, and a fresh E-step would differ)."""
+        if self.stop_only and self.checkpoint() is None and self._resumable_record() is None:
+            twin = DeepGMMNet(self.kind, self.layers, self.profile, self._data)
+            st = twin.checkpoint()
+            if st is not None and st["history"] and st["paths"] is not None:
+                hist = [dict(r) for r in st["history"]]
+                hist[-1].pop("stopped", None)
+                self.ckpt_dir().mkdir(parents=True, exist_ok=True)
+                with atomic_file(self.ckpt_path) as f:
+                    torch.save({**st, "history": hist}, f)
+                devices = twin.ckpt_dir() / "devices.json"
+                if devices.is_file():
+                    shutil.copy(devices, self.ckpt_dir() / "devices.json")
+        return super().restore(device, train)
 
     def patience(self) -> int | None:
         return self.overrides["patience"] if "patience" in self.overrides else super().patience()
@@ -117,8 +156,9 @@ def floor_variants() -> list[DeepGMMVariant]:
 
 
 def stop_variants() -> list[DeepGMMVariant]:
-    """The stopping measurement (f): (5, 5, 25), stopped by patience at 26 iterations, run to 100."""
-    return [DeepGMMVariant("patches", (5, 5, 25), stop=False)]
+    """The stopping measurement (f): (5, 5, 25) and (5, 5, 100), stopped by patience at 26 and 29
+    iterations, run to 100."""
+    return [DeepGMMVariant("patches", layers, stop=False) for layers in ((5, 5, 25), (5, 5, 100))]
 
 
 def size_variants() -> list[DeepGMMVariant]:
