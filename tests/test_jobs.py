@@ -293,6 +293,27 @@ def test_training_size_variant_fits_on_a_fixed_random_subset(artifacts):
         DeepGMMVariant("patches", (3,), train_n=401, profile="quick", data=BLOBS).data(torch.device("cpu"))
 
 
+def test_size_variant_past_the_profiles_count_draws_fresh_patches(artifacts, monkeypatch):
+    """Measurement (d): more training patches than the profile's are drawn afresh from the
+    training images (load_patches with that count); valid and test stay the profile's."""
+    from types import SimpleNamespace
+
+    from genrepro.jobs import deepgmm as dj
+    from genrepro.jobs import deepgmm_variants as dv
+
+    seen = []
+    monkeypatch.setattr(dj, "splits", lambda kind, device="cpu", profile="full": dict(BLOBS))
+    more = torch.rand(500, BLOBS["train"].shape[1], dtype=BLOBS["train"].dtype)
+    monkeypatch.setattr(dv, "load_patches", lambda split, profile, **kw: seen.append((split, kw)) or SimpleNamespace(x=more))
+    var = dv.DeepGMMVariant("patches", (3,), train_n=500, profile="quick")
+    x = var.data(torch.device("cpu"))
+    assert torch.equal(x["train"], more) and torch.equal(x["test"], BLOBS["test"])
+    assert seen == [("train", {"n": 500, "kind": "patches", "source": "bsds300"})]
+    assert dv.DeepGMMVariant("patches", (200,), train_n=1_000_000).name == "deepgmm-patches-200-train1M"
+    assert "1,000,000 patches drawn from the 180 training images" in \
+        dv.DeepGMMVariant("patches", (200,), train_n=1_000_000).description
+
+
 def test_no_stop_variant_runs_past_the_patience_stop(artifacts, monkeypatch):
     """Measurement (f): the variant fits with no validation stop; the profile's net with its patience."""
     from genrepro.jobs import deepgmm as dj

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from genrepro.data.patches import counts, load_patches
 from genrepro.data.prep import atomic_file
 from genrepro.deepgmm.model import DeepGMM
 from genrepro.jobs.deepgmm import DeepGMMNet
@@ -74,8 +75,11 @@ class DeepGMMVariant(DeepGMMNet):
                         "(deep-gain measurement)")
         if train_n is not None:
             n = self.overrides["train_n"] = int(train_n)
-            self.name += f"-train{n // 1000}k" if n % 1000 == 0 else f"-train{n}"
-            said.append(f"trained on a random {n:,} of the training patches (deep-gain measurement)")
+            self.name += (f"-train{n // 10**6}M" if n % 10**6 == 0 else f"-train{n // 1000}k" if n % 1000 == 0
+                          else f"-train{n}")
+            said.append(f"trained on {n:,} patches drawn from the 180 training images (GMM-gap and deep-gain "
+                        "measurement)" if n > counts("full")["train"] else
+                        f"trained on a random {n:,} of the training patches (deep-gain measurement)")
         if not stop:
             self.overrides["patience"] = None
             self.name += "-nostop"
@@ -85,6 +89,8 @@ class DeepGMMVariant(DeepGMMNet):
                              f"{self.name} itself")
         self.seed = int(seed)
         self.name += f"-seed{seed}" if seed else ""
+        if train_n is not None and int(train_n) > counts("full")["train"]:
+            self.description = self.description.replace("BSDS300 500k", f"BSDS300 {int(train_n):,} training patches")
         self.description = "; ".join([self.description, *said])
         self.priority = 60
 
@@ -141,9 +147,13 @@ class DeepGMMVariant(DeepGMMNet):
     def data(self, device: torch.device | str) -> dict[str, torch.Tensor]:
         x = super().data(device)
         n = self.overrides.get("train_n")
-        if n is not None:
-            if n > len(x["train"]):
+        if n is not None and n > len(x["train"]):
+            if self._data is not None:
                 raise ValueError(f"{self.name}: train_n {n:,} exceeds the {len(x['train']):,} training patches")
+            # (d): more patches than the profile's 500,000, drawn afresh from the same training images
+            x["train"] = torch.as_tensor(load_patches("train", self.profile, n=n, kind=self.kind, source="bsds300").x,
+                                         device=x["train"].device)
+        elif n is not None:
             keep = torch.randperm(len(x["train"]), generator=torch.Generator().manual_seed(0))[:n]
             x["train"] = x["train"][keep.sort().values.to(x["train"].device)]
         return x
@@ -163,8 +173,10 @@ def stop_variants() -> list[DeepGMMVariant]:
 
 def size_variants() -> list[DeepGMMVariant]:
     """The deep gain against the training-set size (i): the GMM (200) and (5, 5, 25) on a random
-    125,000 and 250,000 of the 500,000 patches (at 500k they are the sweep's own nets)."""
-    return [DeepGMMVariant("patches", layers, train_n=n) for n in (125_000, 250_000) for layers in ((200,), (5, 5, 25))]
+    125,000 and 250,000 of the 500,000 patches (at 500k they are the sweep's own nets), and on
+    1,000,000 drawn from the same 180 images, the standard BSDS300 file's count (d)."""
+    return [DeepGMMVariant("patches", layers, train_n=n) for n in (125_000, 250_000, 1_000_000)
+            for layers in ((200,), (5, 5, 25))]
 
 
 def init_variants() -> list[DeepGMMVariant]:
