@@ -67,6 +67,17 @@ def model_from_weights(t: dict[str, torch.Tensor], dim: int, layer_sizes: list[i
                              "log_pi": t["log_pi"]}, device=device)
 
 
+def as_published(model: DeepGMM, dtype: torch.dtype) -> tuple[dict[str, torch.Tensor], DeepGMM]:
+    """The weights of ``model`` in the precision they are published in, and the model they make
+    (with ``model``'s history and paths): what a record's scores must be computed from."""
+    tensors = {k: v.to(dtype) for k, v in weights(model).items()}
+    if dtype == torch.float64:
+        return tensors, model
+    out = model_from_weights(tensors, model.dim, list(model.layer_sizes), model.reg, model.device)
+    out.history, out._paths = model.history, model._paths
+    return tensors, out
+
+
 class DeepGMMNet(Job):
     """One net of the Figure 4 sweep."""
 
@@ -220,9 +231,11 @@ class DeepGMMNet(Job):
                              "se": float(ll[:CI_TEST].std() / math.sqrt(CI_TEST))}}
 
     def weights_dtype(self, complete: bool) -> torch.dtype:
-        """The precision the weights are published in (float64: as fitted, so a partial net
-        resumes exactly and a Table 1 pick can name these very bytes)."""
-        return torch.float64
+        """The precision the weights are published in: float64 while partial (as fitted, so that
+        a resume elsewhere continues exactly), float32 once complete (half the bytes: the
+        published set has a size cap; the record's scores are those of the rounded weights, and
+        a Table 1 pick names these very bytes)."""
+        return torch.float32 if complete else torch.float64
 
     def keeps_weights(self, complete: bool) -> bool:
         """Whether the publication carries the weights (a sweep net's always: Figure 4 and Table 1
@@ -234,14 +247,10 @@ class DeepGMMNet(Job):
         model = self.restore(device, x["train"])
         complete = self.status().complete
         dtype = self.weights_dtype(complete)
-        tensors = {k: v.to(dtype) for k, v in weights(model).items()}
+        tensors, model = as_published(model, dtype)
         keep = self.keeps_weights(complete)
         if keep:
             save_file(tensors, str(out / "weights.safetensors"))
-        if dtype != torch.float64:   # score exactly what is published
-            fitted = model
-            model = model_from_weights(tensors, fitted.dim, list(self.layers), fitted.reg, device)
-            model.history, model._paths = fitted.history, fitted._paths
         if not complete and model._paths is not None:   # what a resume elsewhere needs
             p = model._paths
             save_file({"paths": p.to(torch.int16 if int(p.max()) < 2**15 else torch.int32).cpu().contiguous()},
@@ -323,14 +332,17 @@ class TableOnePick(Job):
         if best is None:
             raise RuntimeError(f"none of {self.name}'s nets has started: run `python -m genrepro.train {self.name}`")
         net, _, model = best
-        save_file(weights(model), str(out / "weights.safetensors"))
+        dtype = net.weights_dtype(net.status().complete)
+        tensors, model = as_published(model, dtype)   # the chosen net's published precision and scores
+        save_file(tensors, str(out / "weights.safetensors"))
         # ``out`` is built beside its target (``write_published``), so its parent is the root
         same = _published_weights_like(net.name, out / "weights.safetensors", out.parent)
         if same is not None:   # the chosen net is published with these very weights: name them, don't copy
             (out / "weights.safetensors").unlink()
         return {"model": "genrepro.deepgmm.DeepGMM", "kind": "patches", "layer_sizes": list(net.layers),
                 **({"weights_from": same} if same is not None else {}),
-                "dim": model.dim, "reg": model.reg, "chosen": net.name, "candidates": rows,
+                "dim": model.dim, "reg": model.reg, "weights_dtype": str(dtype).removeprefix("torch."),
+                "chosen": net.name, "candidates": rows,
                 "chosen_status": net.status().state,
                 "metrics": {**net.evaluate(model, x), "em_iterations": len(model.history),
                             "stopped": model.history[-1].get("stopped", "interrupted")},

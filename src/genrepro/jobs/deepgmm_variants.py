@@ -7,8 +7,8 @@ validation (``-nostop``) are also Table 1 candidates (:class:`genrepro.jobs.deep
 A complete measurement is published as its record only (scores, history, the SHA-256 of its
 float32 weights): the chapter reads records, and the repository's published set has a size cap.
 A refit (``python -m genrepro.train <name>``) makes the weights again, and its SHA-256
-against the recorded one says whether they are the same bytes. A ``-nostop`` run keeps its
-float64 weights, as the sweep's nets do, so that a Table 1 pick can name them.
+against the recorded one says whether they are the same bytes. A ``-nostop`` run publishes its
+weights, as the sweep's nets do (float32 once complete), so that a Table 1 pick can name them.
 """
 
 from __future__ import annotations
@@ -101,12 +101,6 @@ class DeepGMMVariant(DeepGMMNet):
     def stop_only(self) -> bool:
         """Whether only the stop rule differs from the sweep's net (a Table 1 candidate)."""
         return self.overrides == {"patience": None} and self.seed == DeepGMMNet.seed
-
-    def weights_dtype(self, complete: bool) -> torch.dtype:
-        """float32 once complete (the record's scores and SHA-256 are of the rounded weights): a
-        measurement. A partial one, or a ``-nostop`` run (a Table 1 candidate), keeps float64 so
-        that it resumes exactly elsewhere and a pick can name its bytes."""
-        return torch.float32 if complete and not self.stop_only else torch.float64
 
     def keeps_weights(self, complete: bool) -> bool:
         """A complete measurement publishes its record only (see the module's docstring)."""
