@@ -13,7 +13,7 @@ Table 1's rows are three more names, ``deepgmm-gmm``, ``deepgmm-2layer`` and
 net of that depth with the best exact validation log-likelihood among those fitted so far (the
 record lists every candidate and how far each got). The candidates are the sweep's nets of that
 depth and, where defined, the same nets fitted with no stop on validation (all 100 EM iterations,
-``-nostop``): both are within the paper's "up to 100 EM iterations or a validation-based stop",
+``-nostop``): both are within the settings' "up to 100 EM iterations or a validation-based stop",
 and the stop measurement (f) found the patience stop early.
 """
 
