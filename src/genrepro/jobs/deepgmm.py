@@ -27,7 +27,6 @@ from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
-from safetensors.torch import save as safetensors_bytes
 
 from genrepro import profiles
 from genrepro.data.prep import atomic_file, sha256_bytes
@@ -256,7 +255,11 @@ class DeepGMMNet(Job):
             save_file({"paths": p.to(torch.int16 if int(p.max()) < 2**15 else torch.int32).cpu().contiguous()},
                       str(out / RESUME))
         hist = model.history
-        kept = {} if keep else {"weights_kept": False, "weights_sha256": sha256_bytes(safetensors_bytes(tensors))}
+        kept = {}
+        if not keep:   # the bytes weights.safetensors would hold (imported here: the GPU bundle's shim has no save)
+            from safetensors.torch import save as safetensors_bytes
+
+            kept = {"weights_kept": False, "weights_sha256": sha256_bytes(safetensors_bytes(tensors))}
         return {"model": "genrepro.deepgmm.DeepGMM", "kind": self.kind, "layer_sizes": list(self.layers),
                 "dim": model.dim, "reg": model.reg, "weights_dtype": str(dtype).removeprefix("torch."), **kept,
                 "metrics": {**self.evaluate(model, x), "em_iterations": len(hist),
