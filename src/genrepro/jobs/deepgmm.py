@@ -331,11 +331,11 @@ class TableOnePick(Job):
             rows.append({"net": net.name, "layer_sizes": list(net.layers), "status": st.state, "valid": valid,
                          "em_iterations": st.done})
             if best is None or valid > best[1]:
-                best = (net, valid, model)
+                best = (net, valid, model, st)
         if best is None:
             raise RuntimeError(f"none of {self.name}'s nets has started: run `python -m genrepro.train {self.name}`")
-        net, _, model = best
-        dtype = net.weights_dtype(net.status().complete)
+        net, _, model, st = best
+        dtype = net.weights_dtype(st.complete)
         tensors, model = as_published(model, dtype)   # the chosen net's published precision and scores
         save_file(tensors, str(out / "weights.safetensors"))
         # ``out`` is built beside its target (``write_published``), so its parent is the root
@@ -346,7 +346,7 @@ class TableOnePick(Job):
                 **({"weights_from": same} if same is not None else {}),
                 "dim": model.dim, "reg": model.reg, "weights_dtype": str(dtype).removeprefix("torch."),
                 "chosen": net.name, "candidates": rows,
-                "chosen_status": net.status().state,
+                "chosen_status": st.state,
                 "metrics": {**net.evaluate(model, x), "em_iterations": len(model.history),
                             "stopped": model.history[-1].get("stopped", "interrupted")},
                 "history": model.history}

@@ -21,7 +21,7 @@ import torch
 from genrepro.data.patches import counts, load_patches
 from genrepro.data.prep import atomic_file
 from genrepro.deepgmm.model import DeepGMM
-from genrepro.jobs.deepgmm import DeepGMMNet
+from genrepro.jobs.deepgmm import KINDS, DeepGMMNet
 
 
 class DeepGMMVariant(DeepGMMNet):
@@ -89,8 +89,8 @@ class DeepGMMVariant(DeepGMMNet):
                              f"{self.name} itself")
         self.seed = int(seed)
         self.name += f"-seed{seed}" if seed else ""
-        if train_n is not None and int(train_n) > counts("full")["train"]:
-            self.description = self.description.replace("BSDS300 500k", f"BSDS300 {int(train_n):,} training patches")
+        if train_n is not None and int(train_n) > counts("full")["train"]:   # not the sweep's 500k
+            self.description = f"Deep GMM {self.layers}, {KINDS[kind]}, BSDS300 {int(train_n):,} training patches"
         self.description = "; ".join([self.description, *said])
         self.priority = 60
 
