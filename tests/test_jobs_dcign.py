@@ -204,3 +204,65 @@ def test_chairs_job_publishes_without_prepared_test_chairs(tmp_path):
     write_published(job, CPU, "cmd", root=tmp_path / "pub", log=lambda s: None)
     rec = published.record("dcign-chairs", root=tmp_path / "pub")
     assert rec["metrics"]["test_mse"] is None and "data_prep/chairs.py" in rec["metrics"]["test_mse_note"]
+
+
+def test_readout_r2_scores_unseen_faces_not_memorised_ones():
+    """A latent code that only names the face, with one value of the factor per face: a read-out
+    split by image would learn each face's value; split by face it predicts nothing."""
+    import numpy as np
+
+    from genrepro.jobs.dcign import readout_r2
+
+    rng = np.random.default_rng(0)
+    faces_, per = 40, 20
+    code = np.repeat(rng.standard_normal((faces_, 60)), per, 0)       # identity only
+    value = np.repeat(rng.uniform(-30, 30, faces_), per)              # the face's constant factor
+    by_face = np.repeat(np.arange(faces_) < faces_ // 2, per)
+    by_image = rng.permutation(len(code)) < len(code) // 2
+    assert readout_r2(code, value, by_image) > 0.95
+    assert readout_r2(code, value, by_face) < 0.3
+    # a code that carries the factor linearly is read out on unseen faces too
+    carried = np.c_[code[:, :10], value + rng.normal(0, 1, len(value))]
+    assert readout_r2(carried, value, by_face) > 0.95
+    with pytest.raises(ValueError, match="fit"):
+        readout_r2(code, value, np.ones(len(code), bool))
+
+
+def test_pose_in_identity_latents_finds_elevation_carried_by_an_identity_latent():
+    """A fake encoder: z2 (index 1) holds the elevation with a sign set by the face, and an
+    identity latent (index 5) holds the elevation itself; the read-out finds it in z4…z200."""
+    from types import SimpleNamespace
+
+    from genrepro.jobs.dcign import pose_in_identity_latents
+
+    class Fake(torch.nn.Module):
+        cfg = SimpleNamespace(image_size=4, latent_dim=10)
+
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def encode(self, x):
+            mu = torch.zeros(len(x), 10)
+            mu[:, 1] = x[:, 0, 0, 0] * x[:, 0, 0, 1]    # elevation × the face's sign
+            mu[:, 5] = x[:, 0, 0, 0]                      # elevation, in an identity latent
+            mu[:, 6] = x[:, 0, 1, 1]                      # the face's identity
+            return mu, mu
+    g = torch.Generator().manual_seed(0)
+
+    def batch(kind):
+        el = torch.rand(20, generator=g) * 60 - 30
+        if kind != "EL_VARIED":
+            el = el[:1].expand(20).clone()
+        img = torch.zeros(20, 1, 4, 4)
+        img[:, 0, 0, 0] = el
+        img[:, 0, 0, 1] = 1.0 if torch.rand(1, generator=g) < 0.5 else -1.0
+        img[:, 0, 1, 1] = torch.randn(1, generator=g)
+        return SimpleNamespace(images=img, azimuth=torch.zeros(20) + torch.randn(1, generator=g),
+                               elevation=el, light=torch.randn(1, generator=g).expand(20))
+    batches = {k: [batch(k) for _ in range(16)] for k in ("AZ_VARIED", "EL_VARIED", "LIGHT_VARIED")}
+    out = pose_in_identity_latents(Fake(), batches)
+    assert out["identity_r2"]["elevation"] > 0.99
+    assert out["extrinsic_r2"]["elevation"] < 0.3          # z2's sign flips face by face
+    assert out["identity_r2"]["azimuth"] < 0.3              # nothing in the code carries it
+    assert out["moves_within"]["elevation"] > 0.5           # index 5 moves inside an elevation batch
