@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 import torch
 
@@ -129,24 +131,32 @@ def test_reduced_jobs_are_the_cpu_reduction_and_say_so():
     assert DCIGNJob("dcign-faces-150").scale_label(Status(5, 40, "steps")).startswith("paper settings")
 
 
+class FakeEncoder(torch.nn.Module):
+    """A stand-in DC-IGN for the analysis helpers: 4×4 images, 10 latents, μ set by ``fill(x, mu)``."""
+
+    def __init__(self, fill):
+        super().__init__()
+        from types import SimpleNamespace
+        self.cfg = SimpleNamespace(image_size=4, latent_dim=10)
+        self.fill = fill
+        self.w = torch.nn.Parameter(torch.zeros(1))
+
+    def encode(self, x):
+        mu = torch.zeros(len(x), 10)
+        self.fill(x, mu)
+        return mu, mu
+
+
 def test_factor_correlations_finds_the_latent_that_tracks_each_factor():
     """A fake encoder whose μ[:, 0] is the azimuth (z1 tracks it) and μ[:, 7] the light."""
     from types import SimpleNamespace
 
     from genrepro.jobs.dcign import factor_correlations
 
-    class Fake(torch.nn.Module):
-        cfg = SimpleNamespace(image_size=4, latent_dim=10)
-
-        def __init__(self):
-            super().__init__()
-            self.w = torch.nn.Parameter(torch.zeros(1))
-
-        def encode(self, x):
-            mu = torch.zeros(len(x), 10)
-            mu[:, 0] = x[:, 0, 0, 0] * 3        # pixel (0, 0) holds the azimuth, scaled
-            mu[:, 7] = -x[:, 0, 0, 1] * 5       # pixel (0, 1) holds the light, sign flipped
-            return mu, mu
+    def latents(x, mu):
+        mu[:, 0] = x[:, 0, 0, 0] * 3        # pixel (0, 0) holds the azimuth, scaled
+        mu[:, 7] = -x[:, 0, 0, 1] * 5       # pixel (0, 1) holds the light, sign flipped
+    Fake = partial(FakeEncoder, latents)
     g = torch.Generator().manual_seed(0)
 
     def batch(factor):
@@ -235,19 +245,11 @@ def test_pose_in_identity_latents_finds_elevation_carried_by_an_identity_latent(
 
     from genrepro.jobs.dcign import pose_in_identity_latents
 
-    class Fake(torch.nn.Module):
-        cfg = SimpleNamespace(image_size=4, latent_dim=10)
-
-        def __init__(self):
-            super().__init__()
-            self.w = torch.nn.Parameter(torch.zeros(1))
-
-        def encode(self, x):
-            mu = torch.zeros(len(x), 10)
-            mu[:, 1] = x[:, 0, 0, 0] * x[:, 0, 0, 1]    # elevation × the face's sign
-            mu[:, 5] = x[:, 0, 0, 0]                      # elevation, in an identity latent
-            mu[:, 6] = x[:, 0, 1, 1]                      # the face's identity
-            return mu, mu
+    def latents(x, mu):
+        mu[:, 1] = x[:, 0, 0, 0] * x[:, 0, 0, 1]    # elevation × the face's sign
+        mu[:, 5] = x[:, 0, 0, 0]                      # elevation, in an identity latent
+        mu[:, 6] = x[:, 0, 1, 1]                      # the face's identity
+    Fake = partial(FakeEncoder, latents)
     g = torch.Generator().manual_seed(0)
 
     def batch(kind):
