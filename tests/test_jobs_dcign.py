@@ -241,8 +241,7 @@ def test_readout_r2_scores_unseen_faces_not_memorised_ones():
 def test_pose_in_identity_latents_finds_elevation_carried_by_an_identity_latent():
     """A fake encoder: z2 (index 1) holds the elevation with a sign set by the face, and an
     identity latent (index 5) holds the elevation itself; the read-out finds it in z4…z200."""
-    from types import SimpleNamespace
-
+    from genrepro.data.faces import FaceBatch
     from genrepro.jobs.dcign import pose_in_identity_latents
 
     def latents(x, mu):
@@ -260,8 +259,9 @@ def test_pose_in_identity_latents_finds_elevation_carried_by_an_identity_latent(
         img[:, 0, 0, 0] = el
         img[:, 0, 0, 1] = 1.0 if torch.rand(1, generator=g) < 0.5 else -1.0
         img[:, 0, 1, 1] = torch.randn(1, generator=g)
-        return SimpleNamespace(images=img, azimuth=torch.zeros(20) + torch.randn(1, generator=g),
-                               elevation=el, light=torch.randn(1, generator=g).expand(20))
+        return FaceBatch(kind, img, azimuth=torch.randn(1, generator=g).expand(20), elevation=el,
+                         light=torch.randn(1, generator=g).expand(20), shape_coef=torch.zeros(20, 1),
+                         albedo_coef=torch.zeros(20, 1))
     batches = {k: [batch(k) for _ in range(16)] for k in ("AZ_VARIED", "EL_VARIED", "LIGHT_VARIED")}
     out = pose_in_identity_latents(Fake(), batches)
     assert out["identity_r2"]["elevation"] > 0.99

@@ -347,7 +347,8 @@ def readout_r2(z: Any, y: Any, fit: Any, ridge: float = 1e-3) -> float:
 def pose_in_identity_latents(model: DCIGN, batches: dict[str, list], n_extrinsic: int = 3) -> dict[str, Any]:
     """How much pose and light the *identity* latents z4…z200 carry (beyond the paper).
 
-    ``batches``: kind → ``FaceBatch`` list (one face per batch, one factor varied). Pools the
+    ``batches``: kind → :class:`~genrepro.data.faces.FaceBatch` list (one face per batch, one
+    factor varied). Pools the
     images of every kind; for each factor, a linear read-out from z4…z200 is fitted on the
     first half of each kind's batches and scored (R²) on the other half, i.e. on faces it never
     saw (:func:`readout_r2`); the same from z1…z3 for comparison. ``moves_within``: in the
@@ -361,14 +362,14 @@ def pose_in_identity_latents(model: DCIGN, batches: dict[str, list], n_extrinsic
     for kind, bs in batches.items():
         zk = [encode(model, b.images).cpu().double().numpy() for b in bs]
         zs += zk
-        ys += [torch.stack([b.azimuth, b.elevation, b.light], 1).cpu().double().numpy() for b in bs]
+        ys += [b.factors.cpu().double().numpy() for b in bs]
         fit += [np.full(len(z), i < len(bs) // 2) for i, z in enumerate(zk)]
         if kind in FACTOR_OF and len(zk) > 1:
             ident = np.stack([z[:, n_extrinsic:] for z in zk])                 # (batches, 20, d)
             ratio = ident.var(1).mean(0).sum() / max(float(ident.mean(1).var(0).sum()), 1e-12)
             within[FACTOR_OF[kind]] = round(float(ratio), 3)
     z, y, fit = np.concatenate(zs), np.concatenate(ys), np.concatenate(fit)
-    factors = ("azimuth", "elevation", "light")
+    factors = tuple(FACTOR_OF.values())   # the column order of FaceBatch.factors
     ident = {f: round(readout_r2(z[:, n_extrinsic:], y[:, j], fit), 3) for j, f in enumerate(factors)}
     clamped = {f: round(readout_r2(z[:, :n_extrinsic], y[:, j], fit), 3) for j, f in enumerate(factors)}
     return {"identity_r2": ident, "extrinsic_r2": clamped, "moves_within": within}
