@@ -210,6 +210,7 @@ def test_partial_deepgmm_publication_resumes_bit_identically_on_a_fresh_machine(
     (hard-EM paths), so a fresh clone elsewhere continues the fit as if never stopped."""
     root = artifacts / "published"
     monkeypatch.setattr(published, "published_root", lambda: root)
+    monkeypatch.setattr("genrepro.jobs.base.published_root", lambda: root)
     job, cpu = DeepGMMNet("patches", (2, 3), profile="quick", data=BLOBS), torch.device("cpu")
     job.run(Budget(0), cpu, progress=False)   # one EM iteration of four
     jobs.write_published(job, cpu, "cmd", root=root, log=lambda m: None)
@@ -344,6 +345,7 @@ def test_complete_measurement_is_published_as_its_record_with_its_weights_sha256
 
     root, cpu, quiet = artifacts / "published", torch.device("cpu"), lambda m: None
     monkeypatch.setattr(published, "published_root", lambda: root)
+    monkeypatch.setattr("genrepro.jobs.base.published_root", lambda: root)
     var = DeepGMMVariant("patches", (3,), reg=1e-8, profile="quick", data=BLOBS)
     var.run(Budget(0), cpu, progress=False)                  # one EM iteration: partial
     assert not var.status().complete
@@ -366,7 +368,8 @@ def test_complete_measurement_is_published_as_its_record_with_its_weights_sha256
         published.load(var.name, root)
     assert "| record only |" in published.models_markdown(root)
     monkeypatch.setenv("GENREPRO_ARTIFACTS", str(artifacts / "fresh"))   # another machine
-    assert var._resumable_record() is None and not var.status().done
+    assert var._resumable_record() is None and not var.status().done   # nothing to resume from ...
+    assert var.finished()                                               # ... and nothing left to do
 
 
 def test_nostop_run_starts_from_its_twins_checkpoint_and_ends_as_a_fit_from_scratch(artifacts, monkeypatch):
@@ -380,7 +383,7 @@ def test_nostop_run_starts_from_its_twins_checkpoint_and_ends_as_a_fit_from_scra
     monkeypatch.setattr(dj.DeepGMMNet, "patience", lambda self: 1)   # the twin stops early
     twin = DeepGMMNet("patches", (2, 3), profile="quick", data=BLOBS)
     var = DeepGMMVariant("patches", (2, 3), stop=False, profile="quick", data=BLOBS)
-    assert var.stop_only and var.keeps_weights(True) and var.weights_dtype(True) == torch.float32
+    assert var.stop_only and not var.keeps_weights(True) and var.keeps_weights(False)
     var.run(Budget(3600), cpu, progress=False)                        # from scratch
     scratch = var.checkpoint()
     n = len(scratch["history"])
@@ -475,11 +478,9 @@ def test_published_records_are_consistent():
             assert "paper:" in prov["scale"] and str(prov["done"]) in prov["scale"]
         assert prov["complete"] == (prov["status"].startswith("complete"))
         assert json.dumps(rec["metrics"])
-        if rec.get("weights_kept") is False:   # only a finished gap measurement is published as its record
-            from genrepro.jobs.deepgmm_variants import DeepGMMVariant
-
+        if rec.get("weights_kept") is False:   # only a finished Deep GMM net is published as its record
             job = jobs.get(name)
-            assert isinstance(job, DeepGMMVariant) and not job.stop_only and prov["complete"], name
+            assert isinstance(job, DeepGMMNet) and not job.keeps_weights(True) and prov["complete"], name
             assert rec["files"] == {} and len(rec["weights_sha256"]) == 64 and rec["history"]
             continue
         model, _ = published.load(name)
@@ -570,16 +571,18 @@ def test_table1_pick_names_its_published_nets_weights_instead_of_copying_them(ar
     pick = TableOnePick(1, candidates=nets)
     root, cpu, quiet = artifacts / "published", torch.device("cpu"), lambda m: None
     for n in nets:
-        n.run(Budget(3600), cpu, progress=False)
+        n.run(Budget(0), cpu, progress=False)    # one EM iteration each: partial, published with weights
     chosen = max(nets, key=lambda n: float(n.restore(cpu, BLOBS["train"]).log_prob(BLOBS["valid"]).mean()))
     jobs.write_published(chosen, cpu, "cmd", root=root, log=quiet)
     jobs.write_published(pick, cpu, "cmd", root=root, log=quiet)
     rec = published.record("deepgmm-gmm", root)
     assert rec["chosen"] == chosen.name and rec["weights_from"]["name"] == chosen.name
-    # a complete net is published in float32 (a partial one in float64, to resume exactly)
+    # a partial net is published in float64, to resume exactly elsewhere
     from safetensors.torch import load_file
-    assert load_file(str(root / chosen.name / "weights.safetensors"))["A0"].dtype == torch.float32
-    assert rec["weights_dtype"] == "float32" and published.record(chosen.name, root)["weights_dtype"] == "float32"
+    assert load_file(str(root / chosen.name / "weights.safetensors"))["A0"].dtype == torch.float64
+    assert rec["weights_dtype"] == "float64" and published.record(chosen.name, root)["weights_dtype"] == "float64"
+    with pytest.raises(published.PublishedModelError, match="only a complete publication"):
+        published.drop_weights(chosen.name, root)                  # partial: a resume elsewhere needs them
     assert "weights.safetensors" not in rec["files"] and not (root / "deepgmm-gmm" / "weights.safetensors").exists()
     model, _ = published.load("deepgmm-gmm", root)
     ll = model.log_prob(BLOBS["test"]).double()
@@ -603,21 +606,32 @@ def test_table1_pick_on_a_fresh_machine_takes_published_complete_nets_as_they_ar
             DeepGMMNet("patches", (4,), profile="quick", data=BLOBS)]
     root, cpu, quiet = artifacts / "published", torch.device("cpu"), lambda m: None
     monkeypatch.setattr(published, "published_root", lambda: root)
+    monkeypatch.setattr("genrepro.jobs.base.published_root", lambda: root)
     nets[1].run(Budget(3600), cpu, progress=False)
-    jobs.write_published(nets[1], cpu, "cmd", root=root, log=quiet)
-    fitted = published.load(nets[1].name, root)[1]["metrics"]
-    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(artifacts / "fresh"))   # another machine
-    assert nets[1].checkpoint() is None and nets[1].status().complete and not nets[0].status().done
+    jobs.write_published(nets[1], cpu, "cmd", root=root, log=quiet)   # complete: its record only
+    fitted = published.record(nets[1].name, root)["metrics"]
     pick = TableOnePick(1, candidates=nets)
+    jobs.write_published(pick, cpu, "cmd", root=root, log=quiet)      # carries the chosen net's weights
+    before = published.record("deepgmm-gmm", root)
+    assert "weights_from" not in before and "weights.safetensors" in before["files"]
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(artifacts / "fresh"))   # another machine
+    assert nets[1].checkpoint() is None and nets[1].finished() and not nets[0].status().done
     assert pick.status().state == "partial (1/2 nets complete)"
     calls = []
     monkeypatch.setattr("genrepro.jobs.deepgmm.fit_until", lambda *a, **k: calls.append(len(a[0].layer_sizes)))
     pick.run(Budget(3600), cpu, progress=False)
     assert calls == [1]          # only the unfitted net was fitted
-    jobs.write_published(pick, cpu, "cmd", root=root, log=quiet)
+    jobs.write_published(pick, cpu, "cmd", root=root, log=quiet)   # takes its weights from its last publication
     rec = published.record("deepgmm-gmm", root)
     row = [c for c in rec["candidates"] if c["net"] == nets[1].name][0]
     assert row["status"].startswith("complete") and abs(row["valid"] - fitted["valid"]) < 1e-9
+    assert rec["files"] == before["files"] and rec["metrics"]["test"] == before["metrics"]["test"]
+    # without them (and with no checkpoint here), the pick says how to get the weights back
+    import shutil
+    shutil.rmtree(root / "deepgmm-gmm")
+    with pytest.raises(RuntimeError, match=f"keeps only the SHA-256.*genrepro.train {nets[1].name} --force"):
+        jobs.write_published(pick, cpu, "cmd", root=root, log=quiet)
+    assert "deepgmm-gmm" not in published.names(root)                # nothing half-written
 
 
 def test_kmeans_publication_rebuilds_its_centroids_from_labels(tmp_path, monkeypatch):
@@ -654,3 +668,52 @@ def test_published_set_fits_its_caps():
     files = [f for f in published_root().rglob("*") if f.is_file()] if published_root().is_dir() else []
     assert all(f.stat().st_size <= MAX_FILE_BYTES for f in files)
     assert sum(f.stat().st_size for f in files) <= 60 * 2**20
+
+
+def test_drop_weights_leaves_the_record_a_record_only_publication_has(artifacts, monkeypatch):
+    """``--record-only`` (``published.drop_weights``) turns a complete publication made with its
+    weights into what publishing it today makes: no file, the weights' SHA-256, the same scores.
+    It refuses a partial one or one already record-only, and an altered file, changing nothing."""
+    from genrepro import train
+
+    root, cpu, quiet = artifacts / "published", torch.device("cpu"), lambda m: None
+    monkeypatch.setattr(published, "published_root", lambda: root)
+    monkeypatch.setattr("genrepro.jobs.base.published_root", lambda: root)
+    net = DeepGMMNet("patches", (3,), profile="quick", data=BLOBS)
+    net.run(Budget(0), cpu, progress=False)
+    jobs.write_published(net, cpu, "cmd", root=root, log=quiet)                      # partial: weights kept
+    with pytest.raises(published.PublishedModelError, match="only a complete publication"):
+        published.drop_weights(net.name, root)
+    net.run(Budget(3600), cpu, progress=False)
+    jobs.write_published(net, cpu, "cmd", root=root, log=quiet)                      # record only
+    today = published.record(net.name, root)
+    with pytest.raises(published.PublishedModelError, match="record only already"):
+        published.drop_weights(net.name, root)
+    monkeypatch.setattr(DeepGMMNet, "keeps_weights", lambda self, complete: True)   # as published before
+    jobs.write_published(net, cpu, "cmd", root=root, log=quiet)
+    old = published.record(net.name, root)
+    assert set(old["files"]) == {"weights.safetensors"}
+    (root / "deepgmm-gmm").mkdir()    # a pick published before picks copied complete nets' weights
+    (root / "deepgmm-gmm" / "record.json").write_text(json.dumps({"files": {}, "weights_from": {
+        "name": net.name, "file": "weights.safetensors", "sha256": old["files"]["weights.safetensors"]}}))
+    with pytest.raises(published.PublishedModelError, match="deepgmm-gmm use.*deepgmm-gmm --publish"):
+        published.drop_weights(net.name, root)                     # the pick names these weights
+    import shutil
+    shutil.rmtree(root / "deepgmm-gmm")
+    w = root / net.name / "weights.safetensors"
+    _flip_a_byte(w)
+    with pytest.raises(published.PublishedModelError, match="does not match"):
+        published.drop_weights(net.name, root)
+    assert published.record(net.name, root) == old and w.is_file()                 # unchanged
+    _flip_a_byte(w)
+    published.drop_weights(net.name, root)
+    new = published.record(net.name, root)
+    assert sorted(p.name for p in (root / net.name).iterdir()) == ["record.json"]
+    assert new["files"] == {} and new["weights_kept"] is False
+    assert new["weights_sha256"] == today["weights_sha256"] == old["files"]["weights.safetensors"]
+    assert new["metrics"] == old["metrics"] == today["metrics"] and new["history"] == old["history"]
+    assert "weights_dropped" in new["provenance"]
+    monkeypatch.undo()
+    # the command: only jobs whose complete publications keep no weights, and only when published complete
+    assert train.main(["gan-mnist", "--record-only"]) == 2
+    assert train.main(["deepgmm-tiny-10", "--record-only"]) == 1                      # not published complete

@@ -155,7 +155,7 @@ def load(name: str, root: Path | None = None) -> tuple[Any, dict[str, Any]]:
         raise PublishedModelError(
             f"{name} is published as its record only (scores, history and the SHA-256 of its weights; a "
             f"measurement whose weights the repository does not keep): read it with `published.record({name!r})`, "
-            f"or refit the weights with `python -m genrepro.train {name} --budget-min M` (their SHA-256 should be "
+            f"or refit the weights with `python -m genrepro.train {name} --force --budget-min M` (their SHA-256 should be "
             f"the recorded {rec.get('weights_sha256', '?')[:12]}…)")
     for f in rec["files"]:           # every file, so an altered one is caught whatever is loaded
         verified_file(name, f, root, rec)
@@ -163,6 +163,38 @@ def load(name: str, root: Path | None = None) -> tuple[Any, dict[str, Any]]:
     if isinstance(model, torch.nn.Module):
         model = model.cpu().eval()
     return model, rec
+
+
+def drop_weights(name: str, root: Path | None = None) -> Path:
+    """Keep only the record of the complete publication ``name``: its ``weights.safetensors`` is
+    verified, then removed, and the record keeps its SHA-256 (``weights_sha256``) and says when
+    (``provenance.weights_dropped``); scores and history are unchanged, as a publication made
+    record-only would have them. Refused while another publication names those weights
+    (``weights_from``: publish that one again first). Atomic: on any error nothing changes."""
+    import time
+
+    from genrepro.chapter import git_commit
+    from genrepro.data.prep import atomic_dir
+
+    rec = record(name, root)
+    if rec.get("weights_kept") is False:
+        raise PublishedModelError(f"{name} is published as its record only already")
+    if not rec["provenance"]["complete"] or set(rec["files"]) != {"weights.safetensors"}:
+        raise PublishedModelError(f"{name} is {rec['provenance']['status']} with files {sorted(rec['files'])}: only a "
+                                  "complete publication of weights.safetensors alone can be kept as its record")
+    digest = rec["files"]["weights.safetensors"]
+    verified_file(name, "weights.safetensors", root, rec)
+    users = [n for n in names(root) if record(n, root).get("weights_from", {}).get("name") == name]
+    if users:
+        raise PublishedModelError(f"{', '.join(users)} use(s) the weights of {name}: publish them again first "
+                                  f"(`python -m genrepro.train {' '.join(users)} --publish`), so they carry their own")
+    rec = {**rec, "files": {}, "weights_kept": False, "weights_sha256": digest,
+           "provenance": {**rec["provenance"], "weights_dropped": {
+               "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "git_commit": git_commit()}}}
+    target = _root(root) / name
+    with atomic_dir(target) as tmp:
+        (tmp / RECORD).write_text(json.dumps(rec, indent=1, sort_keys=False) + "\n")
+    return target
 
 
 def for_chapter(name: str, profile: str, train: bool = False, root: Path | None = None

@@ -4,6 +4,7 @@
     python -m genrepro.train NAME [--budget-min M] [--device cpu|cuda] [--threads N]
     python -m genrepro.train NAME --publish              # write results/published/NAME/
     python -m genrepro.train --pending [--budget-min M]  # unfinished jobs in priority order
+    python -m genrepro.train NAME --record-only          # a complete Deep GMM net: keep its record only
 
 A job runs the full profile's settings; each call trains until the job is done or the budget
 ends, and leaves a checkpoint that the next call resumes bit-identically (same device and
@@ -59,7 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
     ap.add_argument("--publish", action="store_true", help="publish the named jobs into results/published/")
     ap.add_argument("--force", action="store_true",
-                    help="with --publish: replace a publication that is further along than this checkpoint")
+                    help="with --publish: replace a publication that is further along than this checkpoint; "
+                         "else: train a job even though it is published complete (e.g. to refit a record-only one)")
+    ap.add_argument("--record-only", action="store_true",
+                    help="drop the weights of the named complete Deep GMM publications, keeping their records and "
+                         "the weights' SHA-256 (what a complete one is published as today; makes room)")
     args = ap.parse_args(argv)
     if args.list:
         print(list_jobs())
@@ -81,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.pending:
         selected += [j for j in jobs.registry().values() if not j.finished() and j not in selected
                      and (device.type == "cuda" or not j.gpu_only)]
+    if args.record_only:
+        return _record_only(selected)
     if args.publish:
         for job in selected:
             try:
@@ -101,14 +108,43 @@ def main(argv: list[str] | None = None) -> int:
         if before.complete:
             print(f"{job.name}: already {before.state}", flush=True)
             continue
-        if job.published_complete():
+        if job.published_complete() and not args.force:
             print(f"{job.name}: already published complete with these settings "
-                  f"(results/published/{job.name}); not retraining it", flush=True)
+                  f"(results/published/{job.name}); not retraining it (--force does)", flush=True)
             continue
         t = time.perf_counter()
         after = job.run(budget, device)
         print(f"{job.name}: {before.state} → {after.state} in {(time.perf_counter() - t) / 60:.1f} min"
               + ("" if after.complete else "; run it again to resume"), flush=True)
+    return 0
+
+
+def _record_only(selected: list[jobs.Job]) -> int:
+    """``--record-only``: each named job must be published complete with its current settings and
+    be one whose complete publications keep no weights (a Deep GMM net or measurement)."""
+    from genrepro import published
+
+    for job in selected:
+        keeps = getattr(job, "keeps_weights", None)
+        if keeps is None or keeps(True):
+            print(f"error: {job.name}'s complete publication keeps its weights (the book loads them); "
+                  "--record-only is for the Deep GMM nets and measurements", file=sys.stderr)
+            return 2
+        if not job.published_complete():
+            print(f"error: {job.name} is not published complete with its current settings: run "
+                  f"`python -m genrepro.train {job.name}`, then `--publish` (which keeps its record only)",
+                  file=sys.stderr)
+            return 1
+    for job in selected:
+        if published.record(job.name).get("weights_kept") is False:
+            print(f"{job.name}: record only already", flush=True)
+            continue
+        try:
+            target = published.drop_weights(job.name)
+        except published.PublishedModelError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        print(f"{job.name}: weights dropped; {paths.display(target)} keeps its record and their SHA-256", flush=True)
     return 0
 
 

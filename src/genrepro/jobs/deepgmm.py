@@ -29,7 +29,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from genrepro import profiles
-from genrepro.data.prep import atomic_file, sha256_bytes
+from genrepro.data.prep import atomic_file, sha256_bytes, sha256_file
 from genrepro.deepgmm.state import model_from_state
 from genrepro.deepgmm.experiment import fit_until
 from genrepro.deepgmm.model import DeepGMM
@@ -237,9 +237,18 @@ class DeepGMMNet(Job):
         return torch.float32 if complete else torch.float64
 
     def keeps_weights(self, complete: bool) -> bool:
-        """Whether the publication carries the weights (a sweep net's always: Figure 4 and Table 1
-        load them, and a partial net resumes from them elsewhere)."""
-        return True
+        """Whether the publication carries the weights: while partial (a resume elsewhere starts
+        from them); once complete, its record only, with the SHA-256 of its float32 weights
+        (Figure 4 reads records, and a Table 1 pick carries its chosen net's weights; the
+        repository's published set has a size cap)."""
+        return not complete
+
+    def published_record(self) -> dict | None:
+        """This net's complete publication made with these settings and code, weights kept or
+        not (its validation score is that of its weights as published), else None."""
+        from genrepro import published
+
+        return published.record(self.name) if self.published_complete() else None
 
     def publish_files(self, out: Path, device: torch.device) -> dict[str, Any]:
         x = self.data(device)
@@ -300,63 +309,102 @@ class TableOnePick(Job):
 
     def status(self) -> Status:
         sts = [n.status() for n in self.candidates]
-        return Status(sum(s.complete for s in sts), len(sts), "nets complete", begun=any(s.done for s in sts))
+        return Status(sum(n.finished() for n in self.candidates), len(sts), "nets complete",
+                      begun=any(s.done for s in sts) or any(n.published_complete() for n in self.candidates))
 
     def wall_time_s(self) -> float:
         return sum(n.wall_time_s() for n in self.candidates)
 
     def started(self) -> bool:
-        return any(n.started() for n in self.candidates)
+        return any(n.started() or n.published_complete() for n in self.candidates)
 
     def trained_on(self) -> str:
         seen = {n.trained_on() for n in self.candidates if n.status().done}
+        seen |= {n.published_record()["provenance"]["trained_on"] for n in self.candidates
+                 if not n.status().done and n.published_complete()}
         return ", ".join(sorted(seen)) or "unknown"
 
     def run(self, budget: Budget, device: torch.device, progress: bool = True) -> Status:
         for net in self.candidates:
-            if not budget.spent() and not net.status().complete:
+            if not budget.spent() and not net.finished():
                 net.run(budget, device, progress)
         return self.status()
 
     def publish_files(self, out: Path, device: torch.device) -> dict[str, Any]:
+        """The best candidate on validation: a complete one as published (the validation score
+        in its record, of its float32 weights), an unfinished one from its checkpoint. The
+        chosen net's weights come from its checkpoint or publication, else from this pick's
+        previous publication when their SHA-256 is the one the net's record names."""
         x = self.candidates[0].data(device)
         rows, best = [], None
         for net in self.candidates:
-            st = net.status()
-            if not st.done:
+            rec, st = net.published_record(), net.status()
+            if rec is not None:
+                valid, done, state = rec["metrics"]["valid"], len(rec["history"]), rec["provenance"]["status"]
+                complete, model = True, None
+            elif st.done:
+                model = net.restore(device, x["train"])
+                valid, done, state, complete = float(model.log_prob(x["valid"]).mean()), st.done, st.state, st.complete
+            else:
                 rows.append({"net": net.name, "layer_sizes": list(net.layers), "status": st.state})
                 continue
-            model = net.restore(device, x["train"])
-            valid = float(model.log_prob(x["valid"]).mean())
-            rows.append({"net": net.name, "layer_sizes": list(net.layers), "status": st.state, "valid": valid,
-                         "em_iterations": st.done})
+            rows.append({"net": net.name, "layer_sizes": list(net.layers), "status": state, "valid": valid,
+                         "em_iterations": done})
             if best is None or valid > best[1]:
-                best = (net, valid, model, st)
+                best = (net, valid, model, state, complete, rec)
         if best is None:
             raise RuntimeError(f"none of {self.name}'s nets has started: run `python -m genrepro.train {self.name}`")
-        net, _, model, st = best
-        dtype = net.weights_dtype(st.complete)
+        net, _, model, state, complete, rec = best
+        if model is None:
+            model = self._chosen_weights(net, rec, device, x["train"], out.parent)
+        dtype = net.weights_dtype(complete)
         tensors, model = as_published(model, dtype)   # the chosen net's published precision and scores
         save_file(tensors, str(out / "weights.safetensors"))
         # ``out`` is built beside its target (``write_published``), so its parent is the root
-        same = _published_weights_like(net.name, out / "weights.safetensors", out.parent)
-        if same is not None:   # the chosen net is published with these very weights: name them, don't copy
+        # a partial chosen net is published with these very weights: name them, don't copy (a complete
+        # one keeps its record only, or will: ``--record-only``)
+        same = None if complete else _published_weights_like(net.name, out / "weights.safetensors", out.parent)
+        if same is not None:
             (out / "weights.safetensors").unlink()
         return {"model": "genrepro.deepgmm.DeepGMM", "kind": "patches", "layer_sizes": list(net.layers),
                 **({"weights_from": same} if same is not None else {}),
                 "dim": model.dim, "reg": model.reg, "weights_dtype": str(dtype).removeprefix("torch."),
                 "chosen": net.name, "candidates": rows,
-                "chosen_status": st.state,
+                "chosen_status": state,
                 "metrics": {**net.evaluate(model, x), "em_iterations": len(model.history),
                             "stopped": model.history[-1].get("stopped", "interrupted")},
                 "history": model.history}
+
+    def _chosen_weights(self, net: DeepGMMNet, rec: dict, device: torch.device, train: torch.Tensor,
+                        root: Path) -> DeepGMM:
+        """The chosen net, complete and published: from its checkpoint or published weights, else
+        from the weights this pick published before, when they are the ones ``rec`` names."""
+        from genrepro import published
+
+        if net.checkpoint() is not None or net._resumable_record() is not None:
+            return net.restore(device, train)
+        want = rec.get("weights_sha256") or rec["files"].get("weights.safetensors")
+        if self.name in published.names(root):
+            try:
+                path = published.weights_folder(self.name, published.record(self.name, root), root) / \
+                    "weights.safetensors"
+            except published.PublishedModelError:   # it names a net's weights that have gone
+                path = None
+            if path is not None and path.is_file() and sha256_file(path) == want:
+                model = model_from_weights(load_file(str(path)), rec["dim"], rec["layer_sizes"], rec["reg"], device)
+                model.history = rec["history"]
+                return model
+        raise RuntimeError(
+            f"{net.name} is {self.name}'s best net on validation, but its publication keeps only the SHA-256 of its "
+            f"weights ({str(want)[:12]}…), and neither a checkpoint of it nor a publication of {self.name} with "
+            f"those weights is here: refit it with `python -m genrepro.train {net.name} --force --budget-min M`, "
+            f"then publish {self.name} again")
 
 
 def _published_weights_like(name: str, path: Path, root: Path | None = None) -> dict[str, str] | None:
     """``{"name", "file", "sha256"}`` when ``name`` is published with a ``weights.safetensors``
     byte-identical to ``path``, else None (a Table 1 pick then carries its own copy)."""
     from genrepro import published
-    from genrepro.data.prep import sha256_file
 
     if name not in published.names(root):
         return None

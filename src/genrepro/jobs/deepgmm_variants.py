@@ -5,10 +5,10 @@ Not part of Figure 4: each is compared with the sweep net it varies. The runs wi
 validation (``-nostop``) are also Table 1 candidates (:class:`genrepro.jobs.deepgmm.TableOnePick`).
 
 A complete measurement is published as its record only (scores, history, the SHA-256 of its
-float32 weights): the chapter reads records, and the repository's published set has a size cap.
-A refit (``python -m genrepro.train <name>``) makes the weights again, and its SHA-256
-against the recorded one says whether they are the same bytes. A ``-nostop`` run publishes its
-weights, as the sweep's nets do (float32 once complete), so that a Table 1 pick can name them.
+float32 weights), as the sweep's nets are: the chapter reads records, a Table 1 pick carries
+its chosen net's weights, and the repository's published set has a size cap. A refit
+(``python -m genrepro.train <name> --force``) makes the weights again, and its SHA-256 against
+the recorded one says whether they are the same bytes.
 """
 
 from __future__ import annotations
@@ -101,10 +101,6 @@ class DeepGMMVariant(DeepGMMNet):
     def stop_only(self) -> bool:
         """Whether only the stop rule differs from the sweep's net (a Table 1 candidate)."""
         return self.overrides == {"patience": None} and self.seed == DeepGMMNet.seed
-
-    def keeps_weights(self, complete: bool) -> bool:
-        """A complete measurement publishes its record only (see the module's docstring)."""
-        return self.stop_only or not complete
 
     def restore(self, device: torch.device | str, train: torch.Tensor) -> DeepGMM:
         """As the sweep's net, except that a ``-nostop`` run with nothing of its own to resume
