@@ -414,7 +414,7 @@ def test_nostop_run_starts_from_its_twins_checkpoint_and_ends_as_a_fit_from_scra
 
 
 def test_table1_candidates_are_the_sweeps_nets_of_a_depth_and_their_nostop_runs():
-    from genrepro.jobs.deepgmm import TableOnePick
+    from genrepro.jobs.deepgmm_pick import TableOnePick
 
     three = [n.name for n in TableOnePick(3).candidates]
     assert three[:5] == [f"deepgmm-patches-5-5-{t}" for t in (10, 25, 50, 100, 200)]
@@ -537,7 +537,7 @@ def test_published_deepgmm_reproduces_its_recorded_test_subset(name, bsds300_tes
 
 
 def test_table1_pick_publishes_the_best_started_net_on_validation(artifacts):
-    from genrepro.jobs.deepgmm import TableOnePick
+    from genrepro.jobs.deepgmm_pick import TableOnePick
 
     nets = [DeepGMMNet("patches", (1,), profile="quick", data=BLOBS),
             DeepGMMNet("patches", (4,), profile="quick", data=BLOBS),
@@ -564,7 +564,7 @@ def test_table1_pick_publishes_the_best_started_net_on_validation(artifacts):
 
 
 def test_table1_pick_names_its_published_nets_weights_instead_of_copying_them(artifacts):
-    from genrepro.jobs.deepgmm import TableOnePick
+    from genrepro.jobs.deepgmm_pick import TableOnePick
 
     nets = [DeepGMMNet("patches", (1,), profile="quick", data=BLOBS),
             DeepGMMNet("patches", (4,), profile="quick", data=BLOBS)]
@@ -600,7 +600,7 @@ def test_table1_pick_names_its_published_nets_weights_instead_of_copying_them(ar
 def test_table1_pick_on_a_fresh_machine_takes_published_complete_nets_as_they_are(artifacts, monkeypatch):
     """A clone without checkpoints (CI, the GPU machine) neither refits a candidate that is
     published complete with these settings nor loses it from the pick."""
-    from genrepro.jobs.deepgmm import TableOnePick
+    from genrepro.jobs.deepgmm_pick import TableOnePick
 
     nets = [DeepGMMNet("patches", (1,), profile="quick", data=BLOBS),
             DeepGMMNet("patches", (4,), profile="quick", data=BLOBS)]

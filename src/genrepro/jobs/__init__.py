@@ -7,9 +7,9 @@ from genrepro.jobs.base import Budget, Job, OutOfBudget, Status, write_published
 
 def registry() -> dict[str, Job]:
     """Every job by name, in priority order (the order ``--pending`` runs them)."""
-    from genrepro.jobs import dcign, deepgmm, deepgmm_variants, gan, gan_faces
+    from genrepro.jobs import dcign, deepgmm, deepgmm_pick, deepgmm_variants, gan, gan_faces
 
-    jobs: list[Job] = [gan.GANMnist(), gan.GANMnistKMeans(), gan.GANMnistGauss(), gan.GANMnistSeed1(), gan.GANMnistGaussSeed1(), *(deepgmm.TableOnePick(d) for d in (1, 2, 3)),
+    jobs: list[Job] = [gan.GANMnist(), gan.GANMnistKMeans(), gan.GANMnistGauss(), gan.GANMnistSeed1(), gan.GANMnistGaussSeed1(), *(deepgmm_pick.TableOnePick(d) for d in (1, 2, 3)),
                        *deepgmm.sweep("patches"), *deepgmm.sweep("tiny"), *deepgmm_variants.all_variants(), gan_faces.GANFaces(),
                        gan_faces.GANFacesReduced(),
                        *dcign.jobs()]

@@ -2,7 +2,7 @@
 (the letters are those of the Deep GMM issue's gap list; the chapter's factor table reads them).
 
 Not part of Figure 4: each is compared with the sweep net it varies. The runs with no stop on
-validation (``-nostop``) are also Table 1 candidates (:class:`genrepro.jobs.deepgmm.TableOnePick`).
+validation (``-nostop``) are also Table 1 candidates (:class:`genrepro.jobs.deepgmm_pick.TableOnePick`).
 
 A complete measurement is published as its record only (scores, history, the SHA-256 of its
 float32 weights), as the sweep's nets are: the chapter reads records, a Table 1 pick carries
