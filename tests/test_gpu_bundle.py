@@ -206,3 +206,5 @@ def test_train_cli_does_not_retrain_what_is_published_complete(env, monkeypatch,
     assert "0 job(s)" in capsys.readouterr().out and job.status().done == 0
     assert train.main([job.name, "--device", "cpu", "--budget-min", "1"]) == 0
     assert "already published complete" in capsys.readouterr().out and job.status().done == 0
+    assert train.main([job.name, "--device", "cpu", "--budget-min", "1", "--force"]) == 0   # a refit, on request
+    assert job.status().complete
