@@ -689,6 +689,7 @@ def test_drop_weights_leaves_the_record_a_record_only_publication_has(artifacts,
     today = published.record(net.name, root)
     with pytest.raises(published.PublishedModelError, match="record only already"):
         published.drop_weights(net.name, root)
+    keeps = DeepGMMNet.keeps_weights
     monkeypatch.setattr(DeepGMMNet, "keeps_weights", lambda self, complete: True)   # as published before
     jobs.write_published(net, cpu, "cmd", root=root, log=quiet)
     old = published.record(net.name, root)
@@ -713,7 +714,10 @@ def test_drop_weights_leaves_the_record_a_record_only_publication_has(artifacts,
     assert new["weights_sha256"] == today["weights_sha256"] == old["files"]["weights.safetensors"]
     assert new["metrics"] == old["metrics"] == today["metrics"] and new["history"] == old["history"]
     assert "weights_dropped" in new["provenance"]
-    monkeypatch.undo()
+    monkeypatch.setattr(DeepGMMNet, "keeps_weights", keeps)
     # the command: only jobs whose complete publications keep no weights, and only when published complete
     assert train.main(["gan-mnist", "--record-only"]) == 2
-    assert train.main(["deepgmm-tiny-10", "--record-only"]) == 1                      # not published complete
+    fresh = DeepGMMNet("patches", (2,), profile="quick", data=BLOBS)                 # never published
+    monkeypatch.setattr(jobs, "get", lambda name: {net.name: net, fresh.name: fresh}[name])
+    assert train.main([fresh.name, "--record-only"]) == 1
+    assert train.main([net.name, "--record-only"]) == 0                                # record only already
