@@ -209,7 +209,6 @@ def test_partial_deepgmm_publication_resumes_bit_identically_on_a_fresh_machine(
     """Checkpoints stay on the machine that wrote them; a partial publication carries the rest
     (hard-EM paths), so a fresh clone elsewhere continues the fit as if never stopped."""
     root = artifacts / "published"
-    monkeypatch.setattr(published, "published_root", lambda: root)
     monkeypatch.setattr("genrepro.jobs.base.published_root", lambda: root)
     job, cpu = DeepGMMNet("patches", (2, 3), profile="quick", data=BLOBS), torch.device("cpu")
     job.run(Budget(0), cpu, progress=False)   # one EM iteration of four
@@ -221,7 +220,7 @@ def test_partial_deepgmm_publication_resumes_bit_identically_on_a_fresh_machine(
     assert json.loads((job.ckpt_dir() / "devices.json").read_text())[0].startswith("CPU")
     resumed = torch.load(job.ckpt_path, weights_only=False)
     monkeypatch.setenv("GENREPRO_ARTIFACTS", str(artifacts / "whole"))
-    monkeypatch.setattr(published, "published_root", lambda: artifacts / "nothing")
+    monkeypatch.setattr("genrepro.jobs.base.published_root", lambda: artifacts / "nothing")
     job.run(Budget(3600), cpu, progress=False)
     assert_same_fit(resumed, torch.load(job.ckpt_path, weights_only=False))
     # a complete net publishes no resume file
@@ -344,7 +343,6 @@ def test_complete_measurement_is_published_as_its_record_with_its_weights_sha256
     from genrepro.jobs.deepgmm_variants import DeepGMMVariant
 
     root, cpu, quiet = artifacts / "published", torch.device("cpu"), lambda m: None
-    monkeypatch.setattr(published, "published_root", lambda: root)
     monkeypatch.setattr("genrepro.jobs.base.published_root", lambda: root)
     var = DeepGMMVariant("patches", (3,), reg=1e-8, profile="quick", data=BLOBS)
     var.run(Budget(0), cpu, progress=False)                  # one EM iteration: partial
@@ -605,7 +603,6 @@ def test_table1_pick_on_a_fresh_machine_takes_published_complete_nets_as_they_ar
     nets = [DeepGMMNet("patches", (1,), profile="quick", data=BLOBS),
             DeepGMMNet("patches", (4,), profile="quick", data=BLOBS)]
     root, cpu, quiet = artifacts / "published", torch.device("cpu"), lambda m: None
-    monkeypatch.setattr(published, "published_root", lambda: root)
     monkeypatch.setattr("genrepro.jobs.base.published_root", lambda: root)
     nets[1].run(Budget(3600), cpu, progress=False)
     jobs.write_published(nets[1], cpu, "cmd", root=root, log=quiet)   # complete: its record only
@@ -677,7 +674,6 @@ def test_drop_weights_leaves_the_record_a_record_only_publication_has(artifacts,
     from genrepro import train
 
     root, cpu, quiet = artifacts / "published", torch.device("cpu"), lambda m: None
-    monkeypatch.setattr(published, "published_root", lambda: root)
     monkeypatch.setattr("genrepro.jobs.base.published_root", lambda: root)
     net = DeepGMMNet("patches", (3,), profile="quick", data=BLOBS)
     net.run(Budget(0), cpu, progress=False)

@@ -18,7 +18,8 @@ from typing import Any
 import torch
 
 from genrepro.data.prep import sha256_file
-from genrepro.jobs.base import RECORD, published_root
+from genrepro.jobs import base
+from genrepro.jobs.base import RECORD
 
 
 class PublishedModelError(RuntimeError):
@@ -26,7 +27,7 @@ class PublishedModelError(RuntimeError):
 
 
 def _root(root: Path | None) -> Path:
-    return Path(root) if root is not None else published_root()
+    return Path(root) if root is not None else base.published_root()   # looked up here: one setting to patch
 
 
 def names(root: Path | None = None) -> list[str]:
@@ -154,7 +155,7 @@ def load(name: str, root: Path | None = None) -> tuple[Any, dict[str, Any]]:
     if rec.get("weights_kept") is False:
         raise PublishedModelError(
             f"{name} is published as its record only (scores, history and the SHA-256 of its weights; a "
-            f"measurement whose weights the repository does not keep): read it with `published.record({name!r})`, "
+            f"complete Deep GMM net, whose weights the repository does not keep): read it with `published.record({name!r})`, "
             f"or refit the weights with `python -m genrepro.train {name} --force --budget-min M` (their SHA-256 should be "
             f"the recorded {rec.get('weights_sha256', '?')[:12]}…)")
     for f in rec["files"]:           # every file, so an altered one is caught whatever is loaded

@@ -46,9 +46,9 @@ class TableOnePick(Job):
         return ()
 
     def status(self) -> Status:
-        sts = [n.status() for n in self.candidates]
-        return Status(sum(n.finished() for n in self.candidates), len(sts), "nets complete",
-                      begun=any(s.done for s in sts) or any(n.published_complete() for n in self.candidates))
+        finished = [n.finished() for n in self.candidates]   # complete here, or published complete
+        return Status(sum(finished), len(finished), "nets complete",
+                      begun=any(finished) or any(n.status().done for n in self.candidates))
 
     def wall_time_s(self) -> float:
         return sum(n.wall_time_s() for n in self.candidates)
@@ -57,9 +57,12 @@ class TableOnePick(Job):
         return any(n.started() or n.published_complete() for n in self.candidates)
 
     def trained_on(self) -> str:
-        seen = {n.trained_on() for n in self.candidates if n.status().done}
-        seen |= {n.published_record()["provenance"]["trained_on"] for n in self.candidates
-                 if not n.status().done and n.published_complete()}
+        seen = set()
+        for n in self.candidates:
+            if n.status().done:
+                seen.add(n.trained_on())
+            elif (rec := n.published_record()) is not None:
+                seen.add(rec["provenance"]["trained_on"])
         return ", ".join(sorted(seen)) or "unknown"
 
     def run(self, budget: Budget, device: torch.device, progress: bool = True) -> Status:
@@ -98,9 +101,9 @@ class TableOnePick(Job):
         dtype = net.weights_dtype(complete)
         tensors, model = as_published(model, dtype)   # the chosen net's published precision and scores
         save_file(tensors, str(out / "weights.safetensors"))
-        # ``out`` is built beside its target (``write_published``), so its parent is the root
         # a partial chosen net is published with these very weights: name them, don't copy (a complete
-        # one keeps its record only, or will: ``--record-only``)
+        # one keeps its record only, or will: ``--record-only``). ``out`` is built beside its target
+        # (``write_published``), so its parent is the root
         same = None if complete else _published_weights_like(net.name, out / "weights.safetensors", out.parent)
         if same is not None:
             (out / "weights.safetensors").unlink()
@@ -121,17 +124,15 @@ class TableOnePick(Job):
 
         if net.checkpoint() is not None or net._resumable_record() is not None:
             return net.restore(device, train)
-        want = rec.get("weights_sha256") or rec["files"].get("weights.safetensors")
-        if self.name in published.names(root):
-            try:
-                path = published.weights_folder(self.name, published.record(self.name, root), root) / \
-                    "weights.safetensors"
-            except published.PublishedModelError:   # it names a net's weights that have gone
-                path = None
-            if path is not None and path.is_file() and sha256_file(path) == want:
-                model = model_from_weights(load_file(str(path)), rec["dim"], rec["layer_sizes"], rec["reg"], device)
-                model.history = rec["history"]
-                return model
+        want = rec["weights_sha256"]   # record only (with its weights, _resumable_record is not None)
+        try:
+            path = published.weights_folder(self.name, published.record(self.name, root), root) / "weights.safetensors"
+        except published.PublishedModelError:   # not published yet, or it names a net's weights that have gone
+            path = None
+        if path is not None and path.is_file() and sha256_file(path) == want:
+            model = model_from_weights(load_file(str(path)), rec["dim"], rec["layer_sizes"], rec["reg"], device)
+            model.history = rec["history"]
+            return model
         raise RuntimeError(
             f"{net.name} is {self.name}'s best net on validation, but its publication keeps only the SHA-256 of its "
             f"weights ({str(want)[:12]}…), and neither a checkpoint of it nor a publication of {self.name} with "
