@@ -32,6 +32,7 @@ from genrepro.dcign import (
     face_active,
     kind_sequence,
     latent_sweep,
+    mirror_tie,
     novel_view_errors,
     other_latents_movement,
     reconstruction_mse,
@@ -260,8 +261,9 @@ def _strip(history):
     return [{k: v for k, v in h.items() if k != "seconds"} for h in history]
 
 
-def test_resume_after_kill_is_bit_identical(face_model, tmp_path):
-    full = _trainer(face_model, tmp_path / "a")
+@pytest.mark.parametrize("mirror", [0.0, 1.0])
+def test_resume_after_kill_is_bit_identical(face_model, tmp_path, mirror):
+    full = _trainer(face_model, tmp_path / "a", mirror=mirror)
     full.train(progress=False)
 
     class Killed(Exception):
@@ -271,10 +273,10 @@ def test_resume_after_kill_is_bit_identical(face_model, tmp_path):
         if step == 5:
             raise Killed
 
-    part = _trainer(face_model, tmp_path / "b")
+    part = _trainer(face_model, tmp_path / "b", mirror=mirror)
     with pytest.raises(Killed):
         part.train(on_step=kill, progress=False)
-    resumed = _trainer(face_model, tmp_path / "b")
+    resumed = _trainer(face_model, tmp_path / "b", mirror=mirror)
     resumed.train(progress=False)
     assert resumed.resumed_from == 4
     for p, q in zip(full.model.parameters(), resumed.model.parameters()):
@@ -320,6 +322,44 @@ def test_monitor_curve_survives_a_resume_and_leaves_training_untouched(face_mode
     with pytest.raises(ValueError, match="monitor_every"):
         Trainer(TINY, TrainConfig(steps=2), FaceSource(face_model, 32, 2), tmp_path / "c",
                 monitor=monitor, monitor_every=0)
+
+
+def test_mirror_tie_measures_the_mirror_symmetry_of_azimuth_elevation_and_light():
+    g = torch.Generator().manual_seed(0)
+    mu = torch.randn(4, 200, generator=g)
+    flipped = torch.randn(4, 200, generator=g)
+    flipped[:, :3] = mu[:, :3] * torch.tensor([-1.0, 1.0, -1.0])   # z1, z3 odd; z2 even
+    assert mirror_tie(mu, flipped).item() == 0.0                   # z4… (identity) are free
+    flipped[2, 1] += 0.5                                           # z2 differs on one image
+    assert mirror_tie(mu, flipped).item() == pytest.approx(0.25)
+    flipped[:, 0] *= -1                                            # z1 even: the wrong symmetry
+    assert mirror_tie(mu, flipped).item() == pytest.approx(0.25 + 4 * mu[:, 0].pow(2).sum().item())
+    with pytest.raises(ValueError, match="same shape|one shape"):
+        mirror_tie(mu, flipped[:3])
+    with pytest.raises(ValueError, match=">= 3"):
+        mirror_tie(mu[:, :2], flipped[:, :2])
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="mirror must be a finite weight"):
+            TrainConfig(mirror=bad)
+
+
+def test_mirror_tie_training_makes_a_batch_and_its_mirror_encode_symmetrically(face_model, tmp_path):
+    """Same init, data and noise: with the tie on, the encodings of held-out faces and of their
+    mirror images end closer to the symmetry; the tie is logged, the bound's loss kept apart."""
+    batches = FaceSource(face_model, 32, 40, seed=5)
+    x = torch.cat([batches.batch(i).images for i in range(3)])
+
+    def tie_after(mirror: float) -> tuple[float, Trainer]:
+        tr = _trainer(face_model, tmp_path / f"m{mirror}", steps=12, mirror=mirror, lr=2e-3)
+        tr.train(progress=False)
+        with torch.no_grad():
+            return mirror_tie(tr.model.encode(x)[0], tr.model.encode(x.flip(-1))[0]).item(), tr
+
+    off, plain = tie_after(0.0)
+    on, tied = tie_after(50.0)
+    assert on < 0.5 * off
+    assert "mirror" in tied.history[-1] and "mirror" not in plain.history[-1]
+    assert tied.history[-1]["loss"] == pytest.approx(tied.history[-1]["bce"] + tied.history[-1]["kl"], rel=1e-5)
 
 
 def test_nan_stops_and_keeps_last_good_checkpoint(face_model, tmp_path):

@@ -268,3 +268,40 @@ def test_pose_in_identity_latents_finds_elevation_carried_by_an_identity_latent(
     assert out["extrinsic_r2"]["elevation"] < 0.3          # z2's sign flips face by face
     assert out["identity_r2"]["azimuth"] < 0.3              # nothing in the code carries it
     assert out["moves_within"]["elevation"] > 0.5           # index 5 moves inside an elevation batch
+
+
+def test_shared_batches_render_each_batch_once_for_short_runs_and_pass_long_ones_through():
+    from genrepro.jobs.dcign import SharedBatches
+
+    class Counting(NoiseSource):
+        def __init__(self, steps: int):
+            super().__init__(32)
+            self.steps, self.calls = steps, 0
+
+        def batch(self, step: int) -> Batch:
+            self.calls += 1
+            return super().batch(step)
+
+    short = Counting(steps=10)
+    shared = SharedBatches(short, max_steps=10)
+    first = [shared.batch(s) for s in range(10)]
+    again = [shared.batch(s) for s in range(10)]          # a second network on the same batches
+    assert short.calls == 10 and all(a is b for a, b in zip(first, again))
+    assert torch.equal(first[3].images, NoiseSource(32).batch(3).images)
+    assert shared.settings() == short.settings()          # a resume check sees the real source
+    long = Counting(steps=11)
+    through = SharedBatches(long, max_steps=10)
+    through.batch(0), through.batch(0)
+    assert long.calls == 2                                 # nothing kept: a long run would not fit
+
+
+def test_the_mirror_job_is_dcign_faces_plus_the_profile_tie_and_nothing_else():
+    from genrepro import profiles
+
+    plain, tied = DCIGNJob("dcign-faces"), DCIGNJob("dcign-faces-mirror")
+    weight = profiles.get("dcign", "full").mirror_tie
+    assert plain.train_config().mirror == 0.0 and tied.train_config().mirror == weight > 0
+    assert tied.train_config() == plain.train_config().__class__(**{**plain.train_config().__dict__, "mirror": weight})
+    assert tied.model_config() == plain.model_config() and tied.data_spec() == plain.data_spec()
+    assert tied.tag() != plain.tag()
+    assert "not in the paper" in tied.description and not tied.gpu_only

@@ -126,6 +126,9 @@ TABLE: dict[str, dict[str, Setting]] = {
         "betas": Setting((0.9, 0.99), (0.9, 0.99), "rmsprop.lua (Adam in effect): "
                          "momentumDecay 0.1, updateDecay 0.01"),
         "invariance": Setting(0.01, 0.01, "§3.2: invariance gradient scaled by 1/100"),
+        "mirror_tie": Setting(10.0, 10.0, "ours, not in the paper: weight of the mirror tie on z1–z3 "
+                              "in the chapter's §6 variant only (job dcign-faces-mirror); the "
+                              "paper-recipe networks train without it"),
         "face_ratio": Setting((1, 1, 1, 10), (1, 1, 1, 10), "§3.2: AZ : EL : LIGHT : SHAPE batches"),
         "chair_ratio": Setting((1, 1), (1, 1), "our choice (§4.2 gives none): azimuth-varied : "
                                "chair-varied batches"),

@@ -37,15 +37,23 @@ from genrepro.dcign.batches import (
 )
 from genrepro.dcign.clamp import active_mask, check_active, clamp_latents
 from genrepro.dcign.model import DCIGN, DCIGNConfig, kl_divergence, sgvb_loss
-from genrepro.dcign.train import BatchSource, TrainConfig, Trainer, TrainingDiverged, train_dcign
+from genrepro.dcign.train import (
+                                     MIRROR_SIGNS,
+                                     BatchSource,
+                                     TrainConfig,
+                                     Trainer,
+                                     TrainingDiverged,
+                                     mirror_tie,
+                                     train_dcign,
+)
 
 __all__ = [
-    "CHAIR_AZ", "CHAIR_ID", "CHAIR_KINDS", "CHAIR_RATIO", "DCIGN", "EXTRINSIC", "FACE_RATIO",
+    "CHAIR_AZ", "CHAIR_ID", "CHAIR_KINDS", "CHAIR_RATIO", "DCIGN", "EXTRINSIC", "FACE_RATIO", "MIRROR_SIGNS",
     "AzimuthCalibration", "Batch", "BatchSource", "ChairSource", "DCIGNConfig", "FaceSource",
     "TrainConfig", "Trainer", "TrainingDiverged", "abs_pearson", "active_mask",
     "azimuth_latent_of_baseline", "binned_mean", "calibrate_azimuth", "chair_active",
     "check_active", "clamp_latents", "decode", "disentanglement", "encode", "face_active",
-    "kind_sequence", "kl_divergence", "latent_sweep", "most_varying_latent",
+    "kind_sequence", "kl_divergence", "latent_sweep", "mirror_tie", "most_varying_latent",
     "novel_view_errors", "other_latents_movement", "reconstruction_mse", "sgvb_loss",
     "train_dcign",
 ]

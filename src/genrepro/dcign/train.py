@@ -8,6 +8,16 @@ with decay 0.1, second with 0.01, bias corrections, learning rate 5e-4 from
 ``monovariant_main.lua``): ``torch.optim.Adam(lr=5e-4, betas=(0.9, 0.99), eps=1e-8)``
 (the original adds its 1e-8 inside the square root; a negligible difference).
 
+Mirror tie (``TrainConfig.mirror``; **not in the paper**, off by default and in the paper's
+settings). The paper's objective fixes what z2 (elevation) and z3 (light) mean only *within*
+a batch, where one azimuth is shown: the decoder reads the absolute elevation of a batch from
+the identity latents, so z2 may take opposite signs for faces turned left and right (the
+chapter measures this). A horizontal mirror maps a render at (azimuth a, elevation e, light l)
+to one at (−a, e, −l), so with ``mirror`` = w > 0 the loss gains
+``w · Σ_images Σ_{j=1..3} (mu_j(x) − s_j · mu_j(flip x))²`` with signs ``s`` = (−1, +1, −1)
+(:data:`MIRROR_SIGNS`, :func:`mirror_tie`): one sign for z2 on both sides. It costs one more
+encoder pass over the flipped batch.
+
 Checkpoints (``last.pt``, written atomically every ``checkpoint_every`` steps and at the
 end) hold the weights, the Adam state, the noise generator's state, the step and the
 history, plus every setting; a run resumed from one is bit-identical on the CPU to an
@@ -31,10 +41,15 @@ import torch
 from genrepro import progress as prog
 from genrepro.data.prep import atomic_file
 from genrepro.dcign.batches import Batch
+from genrepro.dcign.clamp import clamp_latents
 from genrepro.dcign.model import DCIGN, DCIGNConfig, sgvb_loss
 from genrepro.gan.train import TrainingDiverged
 
-__all__ = ["BatchSource", "TrainConfig", "Trainer", "TrainingDiverged", "train_dcign"]
+__all__ = ["MIRROR_SIGNS", "BatchSource", "TrainConfig", "Trainer", "TrainingDiverged", "mirror_tie",
+           "train_dcign"]
+
+# z1 azimuth and z3 light azimuth change sign under a horizontal flip; z2 elevation does not
+MIRROR_SIGNS: tuple[float, ...] = (-1.0, 1.0, -1.0)
 
 
 class BatchSource(Protocol):
@@ -60,6 +75,12 @@ class TrainConfig:
     seed: int = 0                 # weight init and the reparametrisation noise
     amp: bool = False             # bf16 autocast (CUDA only)
     channels_last: bool = False   # channels-last memory format (CUDA only)
+    mirror: float = 0.0           # weight of the mirror tie on z1–z3 (ours, not the paper's; 0 = off)
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.mirror, (int, float)) and math.isfinite(self.mirror) and self.mirror >= 0):
+            raise ValueError(f"mirror must be a finite weight >= 0 (0 turns the mirror tie off), "
+                             f"got {self.mirror!r}")
 
     @classmethod
     def from_profile(cls, profile: str, run: str = "dcign", **overrides) -> TrainConfig:
@@ -81,6 +102,22 @@ def _save_atomic(obj: dict, path: Path) -> None:
     """torch.save through prep.atomic_file: a crash never leaves a half-written checkpoint."""
     with atomic_file(path) as f:
         torch.save(obj, f)
+
+
+def mirror_tie(mu: torch.Tensor, mu_flipped: torch.Tensor,
+               signs: tuple[float, ...] = MIRROR_SIGNS) -> torch.Tensor:
+    """``Σ_i Σ_j (mu[i, j] − signs[j] · mu_flipped[i, j])²`` over the first ``len(signs)``
+    latents: how far the encodings of a batch and of its horizontal mirror are from the
+    mirror symmetry of azimuth, elevation and light (see the module docstring).
+
+    Raises ``ValueError`` when the two are not the same ``(batch, latents)`` shape or hold
+    fewer latents than ``signs``."""
+    if mu.shape != mu_flipped.shape or mu.dim() != 2 or mu.shape[1] < len(signs):
+        raise ValueError(f"mirror_tie needs two (batch, >= {len(signs)}) encodings of one shape, "
+                         f"got {tuple(mu.shape)} and {tuple(mu_flipped.shape)}")
+    s = torch.as_tensor(signs, dtype=mu.dtype, device=mu.device)
+    k = len(signs)
+    return (mu[:, :k] - s * mu_flipped[:, :k]).pow(2).sum()
 
 
 def _jsonable(d: dict) -> dict:
@@ -164,10 +201,23 @@ class Trainer:
             x = x.contiguous(memory_format=torch.channels_last)
         active = batch.active if self.tcfg.clamp else None
         self.model.train()
+        tie = None
         with self._autocast():
-            logits, mu, logvar = self.model(x, active, self.tcfg.invariance, generator=self.gen)
+            if self.tcfg.mirror > 0:   # one encoder pass over the batch and its mirror
+                b = x.shape[0]
+                mu_all, lv_all = self.model.encode(torch.cat([x, x.flip(-1)]))
+                tie = mirror_tie(mu_all[:b], mu_all[b:])
+                mu = mu_all[:b] if active is None else clamp_latents(mu_all[:b], active, self.tcfg.invariance)
+                z = self.model.latents(mu, lv_all[:b], None, sample=True, generator=self.gen)
+                logits, logvar = self.model.decode_logits(z), lv_all[:b]
+            else:
+                logits, mu, logvar = self.model(x, active, self.tcfg.invariance, generator=self.gen)
         loss, bce, kl = sgvb_loss(logits, x, mu, logvar)
-        vals = (torch.stack([loss.detach(), bce.detach(), kl.detach()]) / x.shape[0]).tolist()
+        parts = [loss.detach(), bce.detach(), kl.detach()]
+        if tie is not None:
+            loss = loss + self.tcfg.mirror * tie
+            parts.append(tie.detach())
+        vals = (torch.stack(parts) / x.shape[0]).tolist()
         if not all(math.isfinite(v) for v in vals):
             kept = self.last_path if self.last_path.is_file() else "none yet"
             raise TrainingDiverged(f"non-finite loss at step {self.step + 1} ({batch.kind} batch): "
@@ -177,7 +227,7 @@ class Trainer:
         loss.backward()
         self.opt.step()
         self.step += 1
-        return dict(zip(("loss", "bce", "kl"), vals))
+        return dict(zip(("loss", "bce", "kl", "mirror"), vals))
 
     # -- the loop --------------------------------------------------------------------------------
     def _accumulate(self, kind: str, stats: dict[str, float]) -> None:
@@ -189,7 +239,8 @@ class Trainer:
 
     def _flush(self, seconds: float) -> dict:
         a, n = self._acc, self._acc.get("n", 1.0)
-        rec = {"step": self.step, **{k: a.get(k, 0.0) / n for k in ("loss", "bce", "kl")},
+        keys = ("loss", "bce", "kl", "mirror") if "mirror" in a else ("loss", "bce", "kl")
+        rec = {"step": self.step, **{k: a.get(k, 0.0) / n for k in keys},
                "kinds": {k[2:]: int(v) for k, v in a.items() if k.startswith("n_")},
                "seconds": seconds}
         self.history.append(rec)
