@@ -361,6 +361,24 @@ def factor_correlations(model: DCIGN, batches: dict[str, list], clamped: bool = 
     return {"abs_r": r, "within_r": within, "latent": latent}
 
 
+def signs_by_side(model: DCIGN, batches: list, kind: str) -> dict[str, Any]:
+    """Which way the latent of ``kind`` (z1, z2 or z3) points, face by face: the signed Pearson r
+    between it and its factor inside each batch of ``batches`` (``FaceBatch`` es of that kind: one
+    face, one factor moving), against the batch's fixed azimuth.
+
+    Returns ``azimuth`` and ``r`` (arrays, one entry per batch), ``agree`` (the share of batches with
+    the majority sign) and ``left`` / ``right`` (mean r of faces turned to azimuth < 0 / > 0)."""
+    import numpy as np
+    from genrepro.dcign import EXTRINSIC, encode
+
+    idx = EXTRINSIC[kind]
+    a, r = np.array([(float(b.azimuth[0]), float(np.corrcoef(encode(model, b.images)[:, idx].cpu().numpy(),
+                                                            getattr(b, FACTOR_OF[kind]).cpu().numpy())[0, 1]))
+                     for b in batches]).T
+    return {"azimuth": a, "r": r, "agree": float(max((r > 0).mean(), (r < 0).mean())),
+            "left": float(r[a < 0].mean()), "right": float(r[a > 0].mean())}
+
+
 def readout_r2(z: Any, y: Any, fit: Any, ridge: float = 1e-3) -> float:
     """R² on the rows outside ``fit`` of a linear read-out of ``y`` from ``z`` (least squares
     with a small ridge ``ridge``, plus an intercept) fitted on the rows in ``fit`` (a boolean
