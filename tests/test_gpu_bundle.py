@@ -191,6 +191,47 @@ def test_pending_skips_a_job_published_complete_with_the_same_settings(env, monk
     assert not job.published_complete()
 
 
+def test_an_older_publication_counts_only_when_declared_equivalent_for_this_tag(env, monkeypatch, capsys):
+    """``--accept-published WHY`` lets a publication made under an older tag count as the job's
+    work (not pending, shown as such in --list); it needs a reason, it lapses when the tag changes
+    again, and bad input changes nothing."""
+    from genrepro import jobs, train
+    from genrepro.jobs import base
+
+    monkeypatch.setattr(base, "published_root", lambda: env / "published")
+    job = TinyJob()
+    job.run(Budget(1e9), CPU, progress=False)
+    base.write_published(job, CPU, command="test", root=env / "published", log=quiet)
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(env / "fresh-clone"))
+    monkeypatch.setattr(jobs, "registry", lambda: {job.name: job})
+    monkeypatch.setattr(jobs, "get", lambda name: job)
+    published_tag = job.tag()
+    monkeypatch.setattr(TinyJob, "tag", lambda self: "aaaaaaaaaaaa")       # the code changed since
+    assert not job.published_complete() and gpu._select(None, {job.name: job}) == [job]
+    assert "(other settings or code)" in train.job_rows()[0][3]
+    why = "the change split a function; the training arithmetic is the same"
+    assert train.main([job.name, "--accept-published", "because"]) == 1          # no real reason
+    assert "at least 20 characters" in capsys.readouterr().err
+    assert not base.equivalences_file().exists()
+    assert train.main([job.name, "--accept-published", why]) == 0
+    assert "now counts for tag aaaaaaaaaaaa" in capsys.readouterr().out
+    entry = json.loads(base.equivalences_file().read_text())[job.name]
+    assert [(e["tag"], e["accepts"], e["why"]) for e in entry] == [("aaaaaaaaaaaa", published_tag, why)]
+    assert job.published_complete() and job.finished() and gpu._select(None, {job.name: job}) == []
+    assert "declared equivalent" in train.job_rows()[0][3]
+    assert train.main([job.name, "--accept-published", why]) == 0               # again: replaced, not added
+    assert len(json.loads(base.equivalences_file().read_text())[job.name]) == 1
+    monkeypatch.setattr(TinyJob, "tag", lambda self: "bbbbbbbbbbbb")       # changed again: it lapses
+    assert not job.published_complete() and gpu._select(None, {job.name: job}) == [job]
+    monkeypatch.setattr(TinyJob, "tag", lambda self: published_tag)
+    assert train.main([job.name, "--accept-published", why]) == 1                # nothing to accept
+    assert "already has the current settings tag" in capsys.readouterr().err
+    base.equivalences_file().write_text("{not json")
+    monkeypatch.setattr(TinyJob, "tag", lambda self: "aaaaaaaaaaaa")
+    with pytest.raises(ValueError, match="git checkout"):
+        job.published_complete()
+
+
 def test_train_cli_does_not_retrain_what_is_published_complete(env, monkeypatch, capsys):
     from genrepro import jobs, train
     from genrepro.jobs import base

@@ -331,3 +331,10 @@ def test_the_mirror_job_is_dcign_faces_plus_the_profile_tie_and_nothing_else():
     assert tied.model_config() == plain.model_config() and tied.data_spec() == plain.data_spec()
     assert tied.tag() != plain.tag()
     assert "not in the paper" in tied.description and not tied.gpu_only
+    # the second variant: the same tie, and the invariance pull at the profile's mirror_invariance
+    inv = DCIGNJob("dcign-faces-mirror-inv")
+    strength = profiles.get("dcign", "full").mirror_invariance
+    assert strength > plain.train_config().invariance == profiles.get("dcign", "full").invariance
+    assert inv.train_config() == dataclasses.replace(tied.train_config(), invariance=strength)
+    assert inv.model_config() == plain.model_config() and inv.data_spec() == plain.data_spec()
+    assert len({inv.tag(), tied.tag(), plain.tag()}) == 3 and "not in the paper" in inv.description

@@ -129,6 +129,10 @@ TABLE: dict[str, dict[str, Setting]] = {
         "mirror_tie": Setting(10.0, 10.0, "ours, not in the paper: weight of the mirror tie on z1–z3 "
                               "in the chapter's §6 variant only (job dcign-faces-mirror); the "
                               "paper-recipe networks train without it"),
+        "mirror_invariance": Setting(1.0, 1.0, "ours, not in the paper: the invariance strength of "
+                                     "the §6 variant dcign-faces-mirror-inv (mirror tie plus 100× the "
+                                     "paper's 1/100), which pulls z1–z3 of faces that share a pose "
+                                     "together"),
         "face_ratio": Setting((1, 1, 1, 10), (1, 1, 1, 10), "§3.2: AZ : EL : LIGHT : SHAPE batches"),
         "chair_ratio": Setting((1, 1), (1, 1), "our choice (§4.2 gives none): azimuth-varied : "
                                "chair-varied batches"),

@@ -4,6 +4,7 @@
     python -m genrepro.train NAME [--budget-min M] [--device cpu|cuda] [--threads N]
     python -m genrepro.train NAME --publish              # write results/published/NAME/
     python -m genrepro.train --pending [--budget-min M]  # unfinished jobs in priority order
+    python -m genrepro.train NAME --accept-published WHY # an older publication counts (say why)
     python -m genrepro.train NAME --record-only          # a complete Deep GMM net: keep its record only
 
 A job runs the full profile's settings; each call trains until the job is done or the budget
@@ -38,7 +39,13 @@ def job_rows() -> list[tuple[str, ...]]:
 
     have, rows = set(published.names()), []
     for job in jobs.registry().values():
-        pub = published.record(job.name)["provenance"]["status"] if job.name in have else "-"
+        pub = "-"
+        if job.name in have:
+            prov = published.record(job.name)["provenance"]
+            pub = prov["status"]
+            if prov.get("settings_tag") != job.tag():
+                pub += (" (older tag, declared equivalent)" if job.accepts_tag(prov.get("settings_tag"))
+                        else " (other settings or code)")
         rows.append((job.name, job.chapter, job.status().state + (" [GPU]" if job.gpu_only else ""), pub,
                      job.description))
     return rows
@@ -65,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--record-only", action="store_true",
                     help="drop the weights of the named complete Deep GMM publications, keeping their records and "
                          "the weights' SHA-256 (what a complete one is published as today; makes room)")
+    ap.add_argument("--accept-published", metavar="WHY",
+                    help="declare that each named job's publication, made under an older settings tag, is "
+                         "what the job would train today, and say why (results/equivalent_tags.json)")
     args = ap.parse_args(argv)
     if args.list:
         print(list_jobs())
@@ -88,6 +98,16 @@ def main(argv: list[str] | None = None) -> int:
                      and (device.type == "cuda" or not j.gpu_only)]
     if args.record_only:
         return _record_only(selected)
+    if args.accept_published is not None:
+        for job in selected:
+            try:
+                e = jobs.accept_published(job, args.accept_published)
+            except ValueError as err:
+                print(f"error: {err}", file=sys.stderr)
+                return 1
+            print(f"{job.name}: the publication of tag {e['accepts']} now counts for tag {e['tag']} "
+                  f"(results/equivalent_tags.json)")
+        return 0
     if args.publish:
         for job in selected:
             try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genrepro.jobs.base import Budget, Job, OutOfBudget, Status, write_published
+from genrepro.jobs.base import Budget, Job, OutOfBudget, Status, accept_published, write_published
 
 
 def registry() -> dict[str, Job]:
@@ -23,4 +23,4 @@ def get(name: str) -> Job:
     return jobs[name]
 
 
-__all__ = ["Budget", "Job", "OutOfBudget", "Status", "get", "registry", "write_published"]
+__all__ = ["Budget", "Job", "OutOfBudget", "Status", "accept_published", "get", "registry", "write_published"]

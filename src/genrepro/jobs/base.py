@@ -129,6 +129,61 @@ def published_root() -> Path:
     return paths.results_dir() / PUBLISHED
 
 
+EQUIVALENT_TAGS = "equivalent_tags.json"   # beside published/: older tags declared equivalent
+
+
+def equivalences_file() -> Path:
+    return published_root().parent / EQUIVALENT_TAGS
+
+
+def equivalences() -> dict[str, list[dict[str, str]]]:
+    """The declarations of :func:`accept_published`: job name → entries ``{"tag": current tag,
+    "accepts": older tag, "why": ..., "declared": date, "git_commit": ...}``."""
+    f = equivalences_file()
+    if not f.is_file():
+        return {}
+    try:
+        data = json.loads(f.read_text())
+    except ValueError as e:
+        raise ValueError(f"{paths.display(f)} is not valid JSON ({e}); restore it with "
+                         f"`git checkout -- {paths.display(f)}`") from None
+    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+        raise ValueError(f"{paths.display(f)} must map job names to lists of declarations")
+    return data
+
+
+def accept_published(job: "Job", why: str, root: Path | None = None) -> dict[str, str]:
+    """Declare that ``job``'s publication, made under an older settings tag, is what the job
+    would train today, with the reason ``why`` (e.g. the code change was a refactor, or a new
+    setting at a default that takes the old code path). The declaration names both tags, so it
+    lapses by itself when the job's tag changes again. Written atomically to
+    ``results/equivalent_tags.json``; returns the entry."""
+    from genrepro import published   # it imports this module
+
+    why = " ".join(why.split())
+    if len(why) < 20:
+        raise ValueError("say why the older publication is equivalent (at least 20 characters), e.g. "
+                         "--accept-published 'TrainConfig gained a field whose default takes the old code path'")
+    try:
+        prov = published.record(job.name, root or published_root())["provenance"]
+    except (published.PublishedModelError, OSError, KeyError) as e:
+        raise ValueError(f"{job.name} has no readable publication to accept ({e})") from None
+    old, new = prov.get("settings_tag"), job.tag()
+    if not old:
+        raise ValueError(f"{job.name}'s publication records no settings tag; it cannot be accepted")
+    if old == new:
+        raise ValueError(f"{job.name}'s publication already has the current settings tag {new}: nothing to accept")
+    entry = {"tag": new, "accepts": old, "why": why, "declared": time.strftime("%Y-%m-%d"),
+             "git_commit": git_commit()}
+    data = equivalences()
+    data[job.name] = [e for e in data.get(job.name, []) if e.get("tag") != new] + [entry]
+    f = equivalences_file()
+    tmp = f.with_name(f.name + ".tmp")
+    tmp.write_text(json.dumps(dict(sorted(data.items())), indent=1, ensure_ascii=False) + "\n")
+    tmp.replace(f)
+    return entry
+
+
 class Job:
     """One paper-scale training job. Subclasses set the class attributes and implement
     :meth:`status`, :meth:`run` and :meth:`publish_files`."""
@@ -150,6 +205,17 @@ class Job:
 
     def tag(self) -> str:
         return settings_tag(*self.settings(), code_digest(*self.code_modules()))
+
+    def equivalent_tags(self) -> dict[str, str]:
+        """Older tags declared equivalent to the current one (:func:`accept_published`), each
+        with its reason; a declaration made for another current tag does not apply."""
+        tag = self.tag()
+        return {e["accepts"]: e["why"] for e in equivalences().get(self.name, []) if e.get("tag") == tag}
+
+    def accepts_tag(self, tag: str | None) -> bool:
+        """Whether a publication made under ``tag`` counts as this job's work: the same
+        settings and code, or declared equivalent."""
+        return tag is not None and (tag == self.tag() or tag in self.equivalent_tags())
 
     def ckpt_dir(self) -> Path:
         return paths.artifacts_dir() / "jobs" / self.name / self.tag()
@@ -177,14 +243,15 @@ class Job:
 
     def published_complete(self) -> bool:
         """Whether ``results/published/<name>`` holds a complete run of exactly these settings
-        and code (same :meth:`tag`): the work was done, perhaps on another machine."""
+        and code (same :meth:`tag`, or one declared equivalent): the work was done, perhaps on
+        another machine."""
         from genrepro import published   # it imports this module
 
         try:
             prov = published.record(self.name, published_root())["provenance"]
         except (published.PublishedModelError, OSError, ValueError, KeyError, TypeError):
             return False
-        return bool(prov.get("complete")) and prov.get("settings_tag") == self.tag()
+        return bool(prov.get("complete")) and self.accepts_tag(prov.get("settings_tag"))
 
     def finished(self) -> bool:
         """Nothing left to train: complete here, or published complete with these settings."""

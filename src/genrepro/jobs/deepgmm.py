@@ -152,7 +152,7 @@ class DeepGMMNet(Job):
         if self.name not in published.names():
             return None
         rec = published.record(self.name)
-        ok = rec["provenance"].get("settings_tag") == self.tag() and "weights.safetensors" in rec["files"] and \
+        ok = self.accepts_tag(rec["provenance"].get("settings_tag")) and "weights.safetensors" in rec["files"] and \
             (RESUME in rec["files"] or rec["provenance"]["complete"])
         return rec if ok else None
 
