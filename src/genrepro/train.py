@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                          "the weights' SHA-256 (what a complete one is published as today; makes room)")
     ap.add_argument("--accept-published", metavar="WHY",
                     help="declare that each named job's publication, made under an older settings tag, is "
-                         "what the job would train today, and say why (results/equivalent_tags.json)")
+                         "what the job would train today, and say why (results/published/equivalent_tags.json)")
     args = ap.parse_args(argv)
     if args.list:
         print(list_jobs())
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {err}", file=sys.stderr)
                 return 1
             print(f"{job.name}: the publication of tag {e['accepts']} now counts for tag {e['tag']} "
-                  f"(results/equivalent_tags.json)")
+                  f"(results/published/equivalent_tags.json)")
         return 0
     if args.publish:
         for job in selected:

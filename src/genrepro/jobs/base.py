@@ -129,11 +129,11 @@ def published_root() -> Path:
     return paths.results_dir() / PUBLISHED
 
 
-EQUIVALENT_TAGS = "equivalent_tags.json"   # beside published/: older tags declared equivalent
+EQUIVALENT_TAGS = "equivalent_tags.json"   # in published/: older tags declared equivalent
 
 
 def equivalences_file() -> Path:
-    return published_root().parent / EQUIVALENT_TAGS
+    return published_root() / EQUIVALENT_TAGS
 
 
 def equivalences() -> dict[str, list[dict[str, str]]]:
@@ -157,7 +157,7 @@ def accept_published(job: "Job", why: str, root: Path | None = None) -> dict[str
     would train today, with the reason ``why`` (e.g. the code change was a refactor, or a new
     setting at a default that takes the old code path). The declaration names both tags, so it
     lapses by itself when the job's tag changes again. Written atomically to
-    ``results/equivalent_tags.json``; returns the entry."""
+    ``results/published/equivalent_tags.json``; returns the entry."""
     from genrepro import published   # it imports this module
 
     why = " ".join(why.split())
