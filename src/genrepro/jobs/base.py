@@ -152,7 +152,7 @@ def equivalences() -> dict[str, list[dict[str, str]]]:
     return data
 
 
-def accept_published(job: "Job", why: str, root: Path | None = None) -> dict[str, str]:
+def accept_published(job: "Job", why: str) -> dict[str, str]:
     """Declare that ``job``'s publication, made under an older settings tag, is what the job
     would train today, with the reason ``why`` (e.g. the code change was a refactor, or a new
     setting at a default that takes the old code path). The declaration names both tags, so it
@@ -165,7 +165,7 @@ def accept_published(job: "Job", why: str, root: Path | None = None) -> dict[str
         raise ValueError("say why the older publication is equivalent (at least 20 characters), e.g. "
                          "--accept-published 'TrainConfig gained a field whose default takes the old code path'")
     try:
-        prov = published.record(job.name, root or published_root())["provenance"]
+        prov = published.record(job.name, published_root())["provenance"]
     except (published.PublishedModelError, OSError, KeyError) as e:
         raise ValueError(f"{job.name} has no readable publication to accept ({e})") from None
     old, new = prov.get("settings_tag"), job.tag()
