@@ -129,6 +129,27 @@ def test_heuristic_e_step_on_one_layer_is_one_exact_pass():
     assert torch.equal(paths, m.flat_index(torch.where((s2 > s1)[:, None], c2, c1)))
 
 
+def test_coordinate_ascent_skips_only_points_whose_other_layers_did_not_change():
+    """From the second pass on, a point is searched on a layer again only if another of its
+    layers changed since: the result equals passes run one call at a time (each call searches
+    every point), with fewer evaluations made."""
+    from genrepro.deepgmm.estep import coordinate_ascent, random_choice
+
+    x = blobs(3000, 4, k=6, seed=4)
+    m = DeepGMM(4, (3, 4, 5), init_data=x, seed=0)
+    fit(m, x, 2, e_step="exact")
+    start = random_choice(m, len(x), 3)
+    c, s, evals = coordinate_ascent(m, x, start, 4)
+    skipped = 4 * sum(m.layer_sizes) - m.scored
+    assert evals == 4 * sum(m.layer_sizes) and skipped > 0.2 * evals
+    ref = start
+    for _ in range(4):
+        ref, ref_s, _ = coordinate_ascent(m, x, ref, 1)
+        assert m.scored == sum(m.layer_sizes)
+    assert torch.equal(c, ref)
+    np.testing.assert_allclose(s, ref_s, atol=1e-9)          # the same paths, scored in other groups
+
+
 def test_heuristic_e_step_vs_exact_and_evaluation_count():
     x = blobs(1500, 4, k=5, seed=2)
     m = DeepGMM(4, (3, 2, 4), init_data=x, seed=0)

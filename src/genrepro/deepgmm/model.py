@@ -73,6 +73,7 @@ class DeepGMM:
         self.seed = int(seed)
         self.history: list[dict] = []
         self.evaluations = 0            # path evaluations (per point) of the last E-step
+        self.scored = 0.0               # of which made (the rest skipped as unchanged; estep.py)
         self._paths: torch.Tensor | None = None   # hard assignment of the last fitted data
         g = _as_generator(seed)
         D, k = self.dim, self.depth
