@@ -200,6 +200,14 @@ class DCIGN(nn.Module):
                 sample: bool = True, generator: torch.Generator | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         mu, logvar = self.encode(x)
+        return self.from_encoding(mu, logvar, active, invariance, sample, generator)
+
+    def from_encoding(self, mu: torch.Tensor, logvar: torch.Tensor, active: ActiveLike | None = None,
+                      invariance: float = 0.01, sample: bool = True,
+                      generator: torch.Generator | None = None
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The rest of :meth:`forward` from the encoder's ``(mu, logvar)``: clamp ``mu`` (§3.2),
+        sample, decode. Returns ``(logits, clamped mu, logvar)``."""
         m = mu if active is None else clamp_latents(mu, active, invariance)
         z = m if not sample else self.latents(m, logvar, None, sample=True, generator=generator)
         return self.decode_logits(z), m, logvar

@@ -41,7 +41,6 @@ import torch
 from genrepro import progress as prog
 from genrepro.data.prep import atomic_file
 from genrepro.dcign.batches import Batch
-from genrepro.dcign.clamp import clamp_latents
 from genrepro.dcign.model import DCIGN, DCIGNConfig, sgvb_loss
 from genrepro.gan.train import TrainingDiverged
 
@@ -207,9 +206,8 @@ class Trainer:
                 b = x.shape[0]
                 mu_all, lv_all = self.model.encode(torch.cat([x, x.flip(-1)]))
                 tie = mirror_tie(mu_all[:b], mu_all[b:])
-                mu = mu_all[:b] if active is None else clamp_latents(mu_all[:b], active, self.tcfg.invariance)
-                z = self.model.latents(mu, lv_all[:b], None, sample=True, generator=self.gen)
-                logits, logvar = self.model.decode_logits(z), lv_all[:b]
+                logits, mu, logvar = self.model.from_encoding(mu_all[:b], lv_all[:b], active, self.tcfg.invariance,
+                                                              generator=self.gen)
             else:
                 logits, mu, logvar = self.model(x, active, self.tcfg.invariance, generator=self.gen)
         loss, bce, kl = sgvb_loss(logits, x, mu, logvar)
