@@ -191,11 +191,10 @@ def test_pending_skips_a_job_published_complete_with_the_same_settings(env, monk
     assert not job.published_complete()
 
 
-def test_an_older_publication_counts_only_when_declared_equivalent_for_this_tag(env, monkeypatch, capsys):
-    """``--accept-published WHY`` lets a publication made under an older tag count as the job's
-    work (not pending, shown as such in --list); it needs a reason, it lapses when the tag changes
-    again, and bad input changes nothing."""
-    from genrepro import jobs, train
+def published_on_a_fresh_clone(env, monkeypatch) -> TinyJob:
+    """A TinyJob trained and published, seen from a clone without its checkpoint; the CLI's job
+    registry holds it alone."""
+    from genrepro import jobs
     from genrepro.jobs import base
 
     monkeypatch.setattr(base, "published_root", lambda: env / "published")
@@ -205,6 +204,17 @@ def test_an_older_publication_counts_only_when_declared_equivalent_for_this_tag(
     monkeypatch.setenv("GENREPRO_ARTIFACTS", str(env / "fresh-clone"))
     monkeypatch.setattr(jobs, "registry", lambda: {job.name: job})
     monkeypatch.setattr(jobs, "get", lambda name: job)
+    return job
+
+
+def test_an_older_publication_counts_only_when_declared_equivalent_for_this_tag(env, monkeypatch, capsys):
+    """``--accept-published WHY`` lets a publication made under an older tag count as the job's
+    work (not pending, shown as such in --list); it needs a reason, it lapses when the tag changes
+    again, and bad input changes nothing."""
+    from genrepro import train
+    from genrepro.jobs import base
+
+    job = published_on_a_fresh_clone(env, monkeypatch)
     published_tag = job.tag()
     monkeypatch.setattr(TinyJob, "tag", lambda self: "aaaaaaaaaaaa")       # the code changed since
     assert not job.published_complete() and gpu._select(None, {job.name: job}) == [job]
@@ -233,16 +243,9 @@ def test_an_older_publication_counts_only_when_declared_equivalent_for_this_tag(
 
 
 def test_train_cli_does_not_retrain_what_is_published_complete(env, monkeypatch, capsys):
-    from genrepro import jobs, train
-    from genrepro.jobs import base
+    from genrepro import train
 
-    monkeypatch.setattr(base, "published_root", lambda: env / "published")
-    job = TinyJob()
-    job.run(Budget(1e9), CPU, progress=False)
-    base.write_published(job, CPU, command="test", root=env / "published", log=quiet)
-    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(env / "fresh-clone"))
-    monkeypatch.setattr(jobs, "registry", lambda: {job.name: job})
-    monkeypatch.setattr(jobs, "get", lambda name: job)
+    job = published_on_a_fresh_clone(env, monkeypatch)
     assert train.main(["--pending", "--device", "cpu", "--budget-min", "1"]) == 0
     assert "0 job(s)" in capsys.readouterr().out and job.status().done == 0
     assert train.main([job.name, "--device", "cpu", "--budget-min", "1"]) == 0
