@@ -233,6 +233,9 @@ def test_an_older_publication_counts_only_when_declared_equivalent_for_this_tag(
     assert len(json.loads(base.equivalences_file().read_text())[job.name]) == 1
     monkeypatch.setattr(TinyJob, "tag", lambda self: "bbbbbbbbbbbb")       # changed again: it lapses
     assert not job.published_complete() and gpu._select(None, {job.name: job}) == [job]
+    assert train.main([job.name, "--accept-published", why + " (and again)"]) == 0   # supersedes the lapsed one
+    entry = json.loads(base.equivalences_file().read_text())[job.name]
+    assert [(e["tag"], e["accepts"]) for e in entry] == [("bbbbbbbbbbbb", published_tag)] and job.published_complete()
     monkeypatch.setattr(TinyJob, "tag", lambda self: published_tag)
     assert train.main([job.name, "--accept-published", why]) == 1                # nothing to accept
     assert "already has the current settings tag" in capsys.readouterr().err

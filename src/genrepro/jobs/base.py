@@ -156,7 +156,7 @@ def accept_published(job: "Job", why: str) -> dict[str, str]:
     """Declare that ``job``'s publication, made under an older settings tag, is what the job
     would train today, with the reason ``why`` (e.g. the code change was a refactor, or a new
     setting at a default that takes the old code path). The declaration names both tags, so it
-    lapses by itself when the job's tag changes again. Written atomically to
+    lapses by itself when the job's tag changes again; declaring again replaces it. Written atomically to
     ``results/published/equivalent_tags.json``; returns the entry."""
     from genrepro import published   # it imports this module
 
@@ -176,7 +176,8 @@ def accept_published(job: "Job", why: str) -> dict[str, str]:
     entry = {"tag": new, "accepts": old, "why": why, "declared": time.strftime("%Y-%m-%d"),
              "git_commit": git_commit()}
     data = equivalences()
-    data[job.name] = [e for e in data.get(job.name, []) if e.get("tag") != new] + [entry]
+    # a new declaration supersedes any for the same current tag or the same publication
+    data[job.name] = [e for e in data.get(job.name, []) if e.get("tag") != new and e.get("accepts") != old] + [entry]
     f = equivalences_file()
     tmp = f.with_name(f.name + ".tmp")
     tmp.write_text(json.dumps(dict(sorted(data.items())), indent=1, ensure_ascii=False) + "\n")
