@@ -29,7 +29,7 @@ import torch
 
 from genrepro import paths
 from genrepro.chapter import _jsonable, git_commit, settings_tag
-from genrepro.data.prep import atomic_dir, sha256_file
+from genrepro.data.prep import atomic_dir, atomic_file, sha256_file
 
 PUBLISHED = "published"
 RECORD = "record.json"
@@ -178,10 +178,8 @@ def accept_published(job: "Job", why: str) -> dict[str, str]:
     data = equivalences()
     # a new declaration supersedes any for the same current tag or the same publication
     data[job.name] = [e for e in data.get(job.name, []) if e.get("tag") != new and e.get("accepts") != old] + [entry]
-    f = equivalences_file()
-    tmp = f.with_name(f.name + ".tmp")
-    tmp.write_text(json.dumps(dict(sorted(data.items())), indent=1, ensure_ascii=False) + "\n")
-    tmp.replace(f)
+    with atomic_file(equivalences_file(), "w") as f:
+        f.write(json.dumps(dict(sorted(data.items())), indent=1, ensure_ascii=False) + "\n")
     return entry
 
 
@@ -207,16 +205,15 @@ class Job:
     def tag(self) -> str:
         return settings_tag(*self.settings(), code_digest(*self.code_modules()))
 
-    def equivalent_tags(self) -> dict[str, str]:
-        """Older tags declared equivalent to the current one (:func:`accept_published`), each
-        with its reason; a declaration made for another current tag does not apply."""
-        tag = self.tag()
-        return {e["accepts"]: e["why"] for e in equivalences().get(self.name, []) if e.get("tag") == tag}
-
     def accepts_tag(self, tag: str | None) -> bool:
         """Whether a publication made under ``tag`` counts as this job's work: the same
-        settings and code, or declared equivalent."""
-        return tag is not None and (tag == self.tag() or tag in self.equivalent_tags())
+        settings and code, or declared equivalent to the current tag (:func:`accept_published`;
+        a declaration made for another current tag does not apply)."""
+        if tag is None:
+            return False
+        current = self.tag()
+        return tag == current or any(e.get("tag") == current and e.get("accepts") == tag
+                                     for e in equivalences().get(self.name, []))
 
     def ckpt_dir(self) -> Path:
         return paths.artifacts_dir() / "jobs" / self.name / self.tag()

@@ -93,9 +93,8 @@ REDUCED_CHECKPOINT_EVERY = 1_000
 # × 100): in a batch where the identity varies and the pose is shared, the clamped z1–z3 are
 # pulled to their batch mean that much harder, against the per-face offset of z2 the tie leaves.
 _FULL = profiles.get("dcign", "full")
-JOB_TRAIN = {"dcign-faces-mirror": {"mirror": float(_FULL.mirror_tie)},
-             "dcign-faces-mirror-inv": {"mirror": float(_FULL.mirror_tie),
-                                        "invariance": float(_FULL.mirror_invariance)}}
+JOB_TRAIN = {"dcign-faces-mirror": {"mirror": float(_FULL.mirror_tie)}}
+JOB_TRAIN["dcign-faces-mirror-inv"] = {**JOB_TRAIN["dcign-faces-mirror"], "invariance": float(_FULL.mirror_invariance)}
 MONITOR_EVERY = 1_000       # steps between |r| measurements (faces jobs)
 MONITOR_BATCHES = 10        # held-out batches per factor for each measurement
 MONITOR_FIRST_INDEX = 1_000  # their batch indices start here: disjoint from the test files' 0…
