@@ -484,7 +484,7 @@ def test_rendered_test_sets_are_the_test_split_as_uint8_batches(face_model):
     """The chapter's test faces for a size with no prepared file: batch i of each kind is the
     "test" split's batch i, stored as uint8 like test_batches_<profile>.npz."""
     from genrepro.data.faces import KINDS, TEST_SEED, FaceBatches, to_uint8
-    from genrepro.jobs.dcign import rendered_test_sets
+    from genrepro.jobs.dcign_measures import rendered_test_sets
 
     sets = rendered_test_sets(face_model, 32, 2)
     assert set(sets) == set(KINDS) and all(len(s) == 2 for s in sets.values())

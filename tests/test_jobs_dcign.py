@@ -152,7 +152,7 @@ def test_factor_correlations_finds_the_latent_that_tracks_each_factor():
     """A fake encoder whose μ[:, 0] is the azimuth (z1 tracks it) and μ[:, 7] the light."""
     from types import SimpleNamespace
 
-    from genrepro.jobs.dcign import factor_correlations
+    from genrepro.jobs.dcign_measures import factor_correlations
 
     def latents(x, mu):
         mu[:, 0] = x[:, 0, 0, 0] * 3        # pixel (0, 0) holds the azimuth, scaled
@@ -185,7 +185,7 @@ def test_signs_by_side_splits_the_within_batch_sign_by_the_side_the_face_is_turn
     split), and one sign once the encoder is tied."""
     from types import SimpleNamespace
 
-    from genrepro.jobs.dcign import signs_by_side
+    from genrepro.jobs.dcign_measures import signs_by_side
 
     g = torch.Generator().manual_seed(0)
 
@@ -203,6 +203,42 @@ def test_signs_by_side_splits_the_within_batch_sign_by_the_side_the_face_is_turn
     tied = FakeEncoder(lambda x, mu: mu[:, 1].copy_(-x[:, 0, 0, 0]))
     s = signs_by_side(tied, batches, "EL_VARIED")
     assert s["agree"] == 1.0 and s["left"] < -0.999 and s["right"] < -0.999
+
+
+def test_per_face_fits_separates_offsets_from_slopes_that_follow_the_light():
+    """z2 = offset(face) + gain(light) · elevation: the fits recover both, the offset-free |r| is
+    the pooled one without the offsets, and the gain is seen to follow |light|."""
+    from types import SimpleNamespace
+
+    from genrepro.jobs.dcign_measures import per_face_fits
+
+    g = torch.Generator().manual_seed(0)
+    lights = [-60.0, -30.0, 0.0, 10.0, 45.0, 70.0]
+
+    def batch(i, light):
+        el = torch.rand(20, generator=g) * 60 - 30
+        img = torch.zeros(20, 1, 4, 4)
+        img[:, 0, 0, 0] = el
+        img[:, 0, 0, 1] = light
+        img[:, 0, 0, 2] = float(i)
+        return SimpleNamespace(images=img, elevation=el, azimuth=torch.full((20,), 5.0 * i),
+                               light=torch.full((20,), light))
+    batches = [batch(i, li) for i, li in enumerate(lights)]
+
+    def enc(x, mu):   # gain falls with |light|, offset = 10 · face index
+        mu[:, 1] = x[:, 0, 0, 0] * (2 - x[:, 0, 0, 1].abs() / 70) + 10 * x[:, 0, 0, 2]
+    fits = per_face_fits(FakeEncoder(enc), batches, "EL_VARIED")
+    assert fits["without_offsets_r"] > fits["pooled_r"] + 0.1 and fits["without_offsets_r"] > 0.9
+    assert fits["slope_follows"]["|light|"] < -0.99 and abs(fits["slope_follows"]["light"]) < 0.5
+    assert fits["offset_follows"]["azimuth"] > 0.99          # the offset grows with the face index
+    assert 0.1 < fits["slope_cv"] < 1 and fits["offset_sd"] > 5
+    # one level and one gain for every face: nothing to lose
+    clean = per_face_fits(FakeEncoder(lambda x, mu: mu[:, 1].copy_(x[:, 0, 0, 0])), batches, "EL_VARIED")
+    assert clean["pooled_r"] > 0.999 and clean["slope_cv"] < 1e-6 and clean["offset_sd"] < 1e-6
+    with pytest.raises(ValueError, match="at least 3 batches"):
+        per_face_fits(FakeEncoder(enc), batches[:2], "EL_VARIED")
+    with pytest.raises(ValueError, match="kind must be one of"):
+        per_face_fits(FakeEncoder(enc), batches, "SHAPE_VARIED")
 
 
 def test_publish_and_load_round_trip(tmp_path):
@@ -247,7 +283,7 @@ def test_readout_r2_scores_unseen_faces_not_memorised_ones():
     split by image would learn each face's value; split by face it predicts nothing."""
     import numpy as np
 
-    from genrepro.jobs.dcign import readout_r2
+    from genrepro.jobs.dcign_measures import readout_r2
 
     rng = np.random.default_rng(0)
     faces_, per = 40, 20
@@ -268,7 +304,7 @@ def test_pose_in_identity_latents_finds_elevation_carried_by_an_identity_latent(
     """A fake encoder: z2 (index 1) holds the elevation with a sign set by the face, and an
     identity latent (index 5) holds the elevation itself; the read-out finds it in z4…z200."""
     from genrepro.data.faces import FaceBatch
-    from genrepro.jobs.dcign import pose_in_identity_latents
+    from genrepro.jobs.dcign_measures import pose_in_identity_latents
 
     def latents(x, mu):
         mu[:, 1] = x[:, 0, 0, 0] * x[:, 0, 0, 1]    # elevation × the face's sign
@@ -338,3 +374,28 @@ def test_the_mirror_job_is_dcign_faces_plus_the_profile_tie_and_nothing_else():
     assert inv.train_config() == dataclasses.replace(tied.train_config(), invariance=strength)
     assert inv.model_config() == plain.model_config() and inv.data_spec() == plain.data_spec()
     assert len({inv.tag(), tied.tag(), plain.tag()}) == 3 and "not in the paper" in inv.description
+    # the third: the same tie with the stronger pull, mirror_invariance_strong
+    strong = DCIGNJob("dcign-faces-mirror-inv10")
+    harder = profiles.get("dcign", "full").mirror_invariance_strong
+    assert harder > strength
+    assert strong.train_config() == dataclasses.replace(tied.train_config(), invariance=harder)
+    assert strong.model_config() == plain.model_config() and strong.data_spec() == plain.data_spec()
+    assert len({strong.tag(), inv.tag()}) == 2 and "not in the paper" in strong.description
+
+
+def test_the_wide_job_is_dcign_faces_at_the_profile_widths_and_nothing_else():
+    from genrepro import profiles
+    from genrepro.dcign.model import DCIGN
+
+    plain, wide = DCIGNJob("dcign-faces"), DCIGNJob("dcign-faces-wide")
+    s = profiles.get("dcign", "full")
+    assert wide.model_config() == dataclasses.replace(plain.model_config(), enc_channels=tuple(s.wide_enc_channels),
+                                                      dec_channels=tuple(s.wide_dec_channels))
+    assert wide.train_config() == plain.train_config() and wide.data_spec() == plain.data_spec()
+    assert wide.tag() != plain.tag() and not wide.gpu_only
+    assert "widths 48/24/12" in wide.scale_label(wide.status())
+    # the sizes chain: a batch of faces goes through and comes back at the image size
+    net = DCIGN(wide.model_config())
+    assert sum(p.numel() for p in net.parameters()) > sum(p.numel() for p in DCIGN(plain.model_config()).parameters())
+    out = net(torch.rand(2, 1, 64, 64))
+    assert out[0].shape == (2, 1, 64, 64)

@@ -133,6 +133,14 @@ TABLE: dict[str, dict[str, Setting]] = {
                                      "the §6 variant dcign-faces-mirror-inv (mirror tie plus 100× the "
                                      "paper's 1/100), which pulls z1–z3 of faces that share a pose "
                                      "together"),
+        "mirror_invariance_strong": Setting(10.0, 10.0, "ours, not in the paper: the invariance "
+                                            "strength of the §6 probe dcign-faces-mirror-inv10 (mirror "
+                                            "tie plus 1,000× the paper's 1/100)"),
+        "wide_enc_channels": Setting((48, 24, 12), (48, 24, 12), "ours: the encoder of the probe "
+                                     "dcign-faces-wide, half the paper's 96/48/24 at the reduced "
+                                     "64×64 (the reduced jobs: 24/12/12)"),
+        "wide_dec_channels": Setting((24, 48, 48), (24, 48, 48), "ours: its decoder, half the "
+                                     "paper's 48 → 96 → 96 → 1 (the reduced jobs: 12 → 24 → 24 → 1)"),
         "face_ratio": Setting((1, 1, 1, 10), (1, 1, 1, 10), "§3.2: AZ : EL : LIGHT : SHAPE batches"),
         "chair_ratio": Setting((1, 1), (1, 1), "our choice (§4.2 gives none): azimuth-varied : "
                                "chair-varied batches"),

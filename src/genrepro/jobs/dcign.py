@@ -12,6 +12,10 @@ The CPU-trainable reduction (:meth:`~genrepro.dcign.DCIGNConfig.reduced`: 64×64
   and z3 free per side of the face, and the tie fixes one sign for both.
 * ``dcign-faces-mirror-inv`` — the mirror job with the clamped latents' invariance pull at 1.0
   instead of the paper's 1/100 (ours): it targets the per-face offset of z2 the tie leaves.
+* ``dcign-faces-wide`` — ``dcign-faces`` at half the paper's widths (48/24/12, decoder 24 → 48 → 48
+  → 1; :data:`JOB_MODEL`), about 2.4× the time per step: does the width sharpen the faces?
+* ``dcign-faces-mirror-inv10`` — the same with the pull at 10 (the profile's
+  ``mirror_invariance_strong``, ours): does a harder pull shrink that offset further?
 
 The paper's own 150×150 network (``init_network2_150_mv``, :meth:`DCIGNConfig.full`), GPU jobs:
 ``dcign-faces-150`` (24,000 steps), ``dcign-baseline-150``, ``dcign-chairs-150`` (10,000).
@@ -51,7 +55,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -63,6 +67,7 @@ from genrepro.data.prep import atomic_file
 from genrepro.dcign.model import DCIGN, DCIGNConfig
 from genrepro.dcign.train import BatchSource, TrainConfig, Trainer
 from genrepro.jobs.base import MAX_FILE_BYTES, Budget, Job, OutOfBudget, Status, cuda_speed
+from genrepro.jobs.dcign_measures import factor_correlations
 
 WEIGHTS = "model.safetensors"
 CUDA_SPEED = {"amp": True, "channels_last": True}   # inert on the CPU (see the module docstring)
@@ -81,6 +86,12 @@ RUNS = {   # job name -> (TrainConfig run, data, scale, description)
     "dcign-faces-mirror-inv": ("dcign", "faces", "reduced",
                                "DC-IGN (clamped) on rendered faces plus our mirror tie and a 100× "
                                "invariance (not in the paper), reduced 64×64 (CPU), §3.2/§4.1"),
+    "dcign-faces-wide": ("dcign", "faces", "reduced",
+                         "DC-IGN (clamped) on rendered faces, reduced 64×64 at half the paper's widths "
+                         "(48/24/12; the reduced jobs: 24/12/12), CPU, §3.2/§4.1: are the faces sharper?"),
+    "dcign-faces-mirror-inv10": ("dcign", "faces", "reduced",
+                                 "DC-IGN (clamped) on rendered faces plus our mirror tie and a 1,000× "
+                                 "invariance (not in the paper), reduced 64×64 (CPU), §3.2/§4.1"),
 }
 # The reduction's schedule (our choice, sized for ≈ 2 h a network on this 2-core CPU; the
 # 150×150 jobs take the full profile's 24,000 / 24,000 / 10,000 steps).
@@ -95,6 +106,12 @@ REDUCED_CHECKPOINT_EVERY = 1_000
 _FULL = profiles.get("dcign", "full")
 JOB_TRAIN = {"dcign-faces-mirror": {"mirror": float(_FULL.mirror_tie)}}
 JOB_TRAIN["dcign-faces-mirror-inv"] = {**JOB_TRAIN["dcign-faces-mirror"], "invariance": float(_FULL.mirror_invariance)}
+JOB_TRAIN["dcign-faces-mirror-inv10"] = {**JOB_TRAIN["dcign-faces-mirror"],
+                                         "invariance": float(_FULL.mirror_invariance_strong)}
+# Network overrides of single jobs: the paper's recipe at half the paper's widths (the profile's
+# ``wide_enc_channels`` / ``wide_dec_channels``), against the blur of the reduced widths (#14 e).
+JOB_MODEL = {"dcign-faces-wide": replace(DCIGNConfig.reduced(), enc_channels=tuple(_FULL.wide_enc_channels),
+                                         dec_channels=tuple(_FULL.wide_dec_channels))}
 MONITOR_EVERY = 1_000       # steps between |r| measurements (faces jobs)
 MONITOR_BATCHES = 10        # held-out batches per factor for each measurement
 MONITOR_FIRST_INDEX = 1_000  # their batch indices start here: disjoint from the test files' 0…
@@ -125,6 +142,8 @@ class DCIGNJob(Job):
     def model_config(self) -> DCIGNConfig:
         if self._cfg is not None:
             return self._cfg
+        if self.name in JOB_MODEL:
+            return JOB_MODEL[self.name]
         return DCIGNConfig.reduced() if self.scale == "reduced" else DCIGNConfig.from_profile("full")
 
     def train_config(self) -> TrainConfig:
@@ -299,9 +318,6 @@ class DCIGNJob(Job):
                 "test_models": int(len(test.images))}
 
 
-FACTOR_OF = {"AZ_VARIED": "azimuth", "EL_VARIED": "elevation", "LIGHT_VARIED": "light"}
-
-
 def monitor_batches(face_model, size: int, seed: int, device: torch.device | str = "cpu",
                     n: int = MONITOR_BATCHES) -> dict[str, list]:
     """``n`` held-out batches per extrinsic factor (split "test": identities never trained on;
@@ -335,112 +351,10 @@ class SharedBatches:
         return self._kept[step]
 
 
-def rendered_test_sets(face_model, size: int, n: int,
-                       device: torch.device | str = "cpu") -> dict[str, Any]:
-    """``n`` test batches per kind rendered at ``size``, as ``FaceTestSet`` s: what
-    ``data_prep/faces.py`` would store in ``test_batches_<profile>.npz`` at that size
-    (:func:`~genrepro.data.faces_prep.test_batch_arrays`). The test faces of a network whose
-    size has no prepared file, or more of them than the quick file's 8."""
-    from genrepro.data import faces
-    from genrepro.data.faces_prep import test_batch_arrays
-
-    a = test_batch_arrays(face_model, size, n, device)
-    fields = ("images", "azimuth", "elevation", "light", "shape_coef", "albedo_coef")
-    return {k: faces.FaceTestSet(k, *(a[f"{k}/{f}"] for f in fields)) for k in faces.KINDS}
-
-
-def factor_correlations(model: DCIGN, batches: dict[str, list], clamped: bool = True) -> dict[str, Any]:
-    """|Pearson r| between each factor's latent μ and the true factor over ``batches`` (kind →
-    ``FaceBatch`` list, one factor varied per batch). ``clamped``: the latent is the one
-    trained for the factor (z1, z2, z3); otherwise (the plain VAE) the most varying one.
-
-    ``abs_r`` pools every image of the kind (identities, and the other factors, differ between
-    batches), so it asks that the latent mean the same thing for every face; ``within_r`` is
-    the mean over batches of the |r| inside one batch (one face, one factor moving), which a
-    latent whose direction or offset depends on the face still scores high on."""
-    from genrepro.dcign import EXTRINSIC, abs_pearson, encode, most_varying_latent
-
-    r, within, latent = {}, {}, {}
-    for kind, bs in batches.items():
-        idx = EXTRINSIC[kind] if clamped else most_varying_latent(model, [b.images for b in bs])
-        zs = [encode(model, b.images)[:, idx] for b in bs]
-        truths = [getattr(b, FACTOR_OF[kind]) for b in bs]
-        r[FACTOR_OF[kind]] = round(abs_pearson(torch.cat(zs), torch.cat(truths)), 4)
-        within[FACTOR_OF[kind]] = round(sum(abs_pearson(z, t) for z, t in zip(zs, truths)) / len(zs), 4)
-        latent[FACTOR_OF[kind]] = int(idx)
-    return {"abs_r": r, "within_r": within, "latent": latent}
-
-
-def signs_by_side(model: DCIGN, batches: list, kind: str) -> dict[str, Any]:
-    """Which way the latent of ``kind`` (z1, z2 or z3) points, face by face: the signed Pearson r
-    between it and its factor inside each batch of ``batches`` (``FaceBatch`` es of that kind: one
-    face, one factor moving), against the batch's fixed azimuth.
-
-    Returns ``azimuth`` and ``r`` (arrays, one entry per batch), ``agree`` (the share of batches with
-    the majority sign) and ``left`` / ``right`` (mean r of faces turned to azimuth < 0 / > 0)."""
-    import numpy as np
-    from genrepro.dcign import EXTRINSIC, encode
-
-    idx = EXTRINSIC[kind]
-    a, r = np.array([(float(b.azimuth[0]), float(np.corrcoef(encode(model, b.images)[:, idx].cpu().numpy(),
-                                                            getattr(b, FACTOR_OF[kind]).cpu().numpy())[0, 1]))
-                     for b in batches]).T
-    return {"azimuth": a, "r": r, "agree": float(max((r > 0).mean(), (r < 0).mean())),
-            "left": float(r[a < 0].mean()), "right": float(r[a > 0].mean())}
-
-
-def readout_r2(z: Any, y: Any, fit: Any, ridge: float = 1e-3) -> float:
-    """R² on the rows outside ``fit`` of a linear read-out of ``y`` from ``z`` (least squares
-    with a small ridge ``ridge``, plus an intercept) fitted on the rows in ``fit`` (a boolean
-    mask). Split by face, not by image, so the read-out cannot learn a face's own value."""
-    import numpy as np
-
-    z, y, fit = np.asarray(z, np.float64), np.asarray(y, np.float64), np.asarray(fit, bool)
-    if z.ndim != 2 or y.shape != (len(z),) or fit.shape != (len(z),):
-        raise ValueError(f"need z (n, d), y (n,) and fit (n,); got {z.shape}, {y.shape}, {fit.shape}")
-    if fit.sum() < 2 or (~fit).sum() < 2:
-        raise ValueError("need at least two rows to fit and two to score")
-    x = np.c_[z, np.ones(len(z))]
-    w = np.linalg.solve(x[fit].T @ x[fit] + ridge * np.eye(x.shape[1]), x[fit].T @ y[fit])
-    res, dev = y[~fit] - x[~fit] @ w, y[~fit] - y[~fit].mean()
-    return float(1.0 - (res @ res) / max(float(dev @ dev), 1e-300))
-
-
-def pose_in_identity_latents(model: DCIGN, batches: dict[str, list], n_extrinsic: int = 3) -> dict[str, Any]:
-    """How much pose and light the *identity* latents z4…z200 carry (beyond the paper).
-
-    ``batches``: kind → :class:`~genrepro.data.faces.FaceBatch` list (one face per batch, one
-    factor varied). Pools the
-    images of every kind; for each factor, a linear read-out from z4…z200 is fitted on the
-    first half of each kind's batches and scored (R²) on the other half, i.e. on faces it never
-    saw (:func:`readout_r2`); the same from z1…z3 for comparison. ``moves_within``: in the
-    batches where the factor varies, the identity latents' variance inside a batch over their
-    variance across batches (both summed over the latents): 0 when they ignore the factor."""
-    import numpy as np
-
-    from genrepro.dcign import encode
-
-    zs, ys, fit, within = [], [], [], {}
-    for kind, bs in batches.items():
-        zk = [encode(model, b.images).cpu().double().numpy() for b in bs]
-        zs += zk
-        ys += [b.factors.cpu().double().numpy() for b in bs]
-        fit += [np.full(len(z), i < len(bs) // 2) for i, z in enumerate(zk)]
-        if kind in FACTOR_OF and len(zk) > 1:
-            ident = np.stack([z[:, n_extrinsic:] for z in zk])                 # (batches, 20, d)
-            ratio = ident.var(1).mean(0).sum() / max(float(ident.mean(1).var(0).sum()), 1e-12)
-            within[FACTOR_OF[kind]] = round(float(ratio), 3)
-    z, y, fit = np.concatenate(zs), np.concatenate(ys), np.concatenate(fit)
-    factors = tuple(FACTOR_OF.values())   # the column order of FaceBatch.factors
-    ident = {f: round(readout_r2(z[:, n_extrinsic:], y[:, j], fit), 3) for j, f in enumerate(factors)}
-    clamped = {f: round(readout_r2(z[:, :n_extrinsic], y[:, j], fit), 3) for j, f in enumerate(factors)}
-    return {"identity_r2": ident, "extrinsic_r2": clamped, "moves_within": within}
-
-
 def jobs() -> list[DCIGNJob]:
     """The three DC-IGN jobs of the registry."""
     return [DCIGNJob(name) for name in RUNS]
 
 
-__all__ = ["CUDA_SPEED", "DCIGNJob", "REDUCED_STEPS", "RUNS", "cuda_speed", "factor_correlations", "jobs", "monitor_batches", "pose_in_identity_latents", "readout_r2",
-           "rendered_test_sets"]
+__all__ = ["CUDA_SPEED", "DCIGNJob", "JOB_MODEL", "JOB_TRAIN", "REDUCED_STEPS", "RUNS", "SharedBatches", "cuda_speed", "jobs",
+           "monitor_batches"]

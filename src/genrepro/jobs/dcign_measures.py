@@ -1,0 +1,174 @@
+"""What the chapter measures of a DC-IGN beyond the paper's figures (Kulkarni et al. 2015 §4.1):
+how well each clamped latent tracks its factor on unseen faces, and where it falls short.
+
+* :func:`rendered_test_sets` — unseen test faces rendered at any size;
+* :func:`factor_correlations` — |Pearson r| of z1, z2, z3 with azimuth, elevation and light,
+  pooled over faces and inside one face (the jobs' |r| monitor and the chapter's §3 and §6);
+* :func:`signs_by_side` — the sign of a latent face by face, against the face's azimuth;
+* :func:`per_face_fits` — a line z = a + b·factor fitted inside each face: how much of the pooled
+  |r| is lost to face-to-face offsets a and to slopes b that follow the other factors;
+* :func:`pose_in_identity_latents` / :func:`readout_r2` — how much pose the identity latents carry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from genrepro.dcign import DCIGN
+
+FACTOR_OF = {"AZ_VARIED": "azimuth", "EL_VARIED": "elevation", "LIGHT_VARIED": "light"}
+
+
+def rendered_test_sets(face_model, size: int, n: int,
+                       device: torch.device | str = "cpu") -> dict[str, Any]:
+    """``n`` test batches per kind rendered at ``size``, as ``FaceTestSet`` s: what
+    ``data_prep/faces.py`` would store in ``test_batches_<profile>.npz`` at that size
+    (:func:`~genrepro.data.faces_prep.test_batch_arrays`). The test faces of a network whose
+    size has no prepared file, or more of them than the quick file's 8."""
+    from genrepro.data import faces
+    from genrepro.data.faces_prep import test_batch_arrays
+
+    a = test_batch_arrays(face_model, size, n, device)
+    fields = ("images", "azimuth", "elevation", "light", "shape_coef", "albedo_coef")
+    return {k: faces.FaceTestSet(k, *(a[f"{k}/{f}"] for f in fields)) for k in faces.KINDS}
+
+
+def factor_correlations(model: DCIGN, batches: dict[str, list], clamped: bool = True) -> dict[str, Any]:
+    """|Pearson r| between each factor's latent μ and the true factor over ``batches`` (kind →
+    ``FaceBatch`` list, one factor varied per batch). ``clamped``: the latent is the one
+    trained for the factor (z1, z2, z3); otherwise (the plain VAE) the most varying one.
+
+    ``abs_r`` pools every image of the kind (identities, and the other factors, differ between
+    batches), so it asks that the latent mean the same thing for every face; ``within_r`` is
+    the mean over batches of the |r| inside one batch (one face, one factor moving), which a
+    latent whose direction or offset depends on the face still scores high on."""
+    from genrepro.dcign import EXTRINSIC, abs_pearson, encode, most_varying_latent
+
+    r, within, latent = {}, {}, {}
+    for kind, bs in batches.items():
+        idx = EXTRINSIC[kind] if clamped else most_varying_latent(model, [b.images for b in bs])
+        zs = [encode(model, b.images)[:, idx] for b in bs]
+        truths = [getattr(b, FACTOR_OF[kind]) for b in bs]
+        r[FACTOR_OF[kind]] = round(abs_pearson(torch.cat(zs), torch.cat(truths)), 4)
+        within[FACTOR_OF[kind]] = round(sum(abs_pearson(z, t) for z, t in zip(zs, truths)) / len(zs), 4)
+        latent[FACTOR_OF[kind]] = int(idx)
+    return {"abs_r": r, "within_r": within, "latent": latent}
+
+
+def signs_by_side(model: DCIGN, batches: list, kind: str) -> dict[str, Any]:
+    """Which way the latent of ``kind`` (z1, z2 or z3) points, face by face: the signed Pearson r
+    between it and its factor inside each batch of ``batches`` (``FaceBatch`` es of that kind: one
+    face, one factor moving), against the batch's fixed azimuth.
+
+    Returns ``azimuth`` and ``r`` (arrays, one entry per batch), ``agree`` (the share of batches with
+    the majority sign) and ``left`` / ``right`` (mean r of faces turned to azimuth < 0 / > 0)."""
+    import numpy as np
+
+    from genrepro.dcign import EXTRINSIC, encode
+
+    idx = EXTRINSIC[kind]
+    a, r = np.array([(float(b.azimuth[0]), float(np.corrcoef(encode(model, b.images)[:, idx].cpu().numpy(),
+                                                            getattr(b, FACTOR_OF[kind]).cpu().numpy())[0, 1]))
+                     for b in batches]).T
+    return {"azimuth": a, "r": r, "agree": float(max((r > 0).mean(), (r < 0).mean())),
+            "left": float(r[a < 0].mean()), "right": float(r[a > 0].mean())}
+
+
+def per_face_fits(model: DCIGN, batches: list, kind: str) -> dict[str, Any]:
+    """Where the pooled |r| of the latent of ``kind`` (z1, z2 or z3) is lost, face by face.
+
+    ``batches``: ``FaceBatch`` es of that kind (one face; one factor moving, the others fixed).
+    Inside each, a least-squares line z = a + b·(factor − its mean over all batches). Returns
+
+    * ``pooled_r``: |r| over every image (the chapter's goal metric);
+    * ``without_offsets_r``: the same after each face's offset a is replaced by the mean offset,
+      i.e. what a latent with one level for every face would score;
+    * ``slope_cv``: sd(b) / |mean b|, how much the latent's gain differs between faces;
+    * ``offset_sd``: sd(a) / |mean b|, the spread of the faces' levels in units of the factor
+      (degrees for azimuth and elevation);
+    * ``slope_follows`` / ``offset_follows``: for each other factor, r between its fixed value in
+      the batch, as given and as a magnitude (``|light|``), and b (resp. a)."""
+    import numpy as np
+
+    from genrepro.dcign import EXTRINSIC, encode
+
+    if kind not in FACTOR_OF:
+        raise ValueError(f"kind must be one of {', '.join(FACTOR_OF)}, got {kind!r}")
+    if len(batches) < 3:
+        raise ValueError(f"need at least 3 batches of {kind} to compare faces, got {len(batches)}")
+    f = FACTOR_OF[kind]
+    z = np.stack([encode(model, b.images)[:, EXTRINSIC[kind]].cpu().double().numpy() for b in batches])
+    t = np.stack([getattr(b, f).cpu().double().numpy() for b in batches])
+    tc = t - t.mean()
+    b = ((tc - tc.mean(1, keepdims=True)) * (z - z.mean(1, keepdims=True))).sum(1) \
+        / np.maximum(((tc - tc.mean(1, keepdims=True)) ** 2).sum(1), 1e-12)
+    a = z.mean(1) - b * tc.mean(1)
+    gain = abs(float(b.mean())) or 1e-12
+    follows = {}
+    for name, part in (("slope", b), ("offset", a)):
+        follows[name] = {}
+        for g in FACTOR_OF.values():
+            if g == f:
+                continue
+            fixed = np.array([float(getattr(bb, g)[0]) for bb in batches])
+            for label, v in ((g, fixed), (f"|{g}|", np.abs(fixed))):
+                ok = v.std() > 0 and part.std() > 0
+                follows[name][label] = round(float(np.corrcoef(v, part)[0, 1]), 3) if ok else 0.0
+    r = lambda x: abs(float(np.corrcoef(x.ravel(), t.ravel())[0, 1]))   # noqa: E731
+    return {"pooled_r": round(r(z), 4), "without_offsets_r": round(r(z - a[:, None] + a.mean()), 4),
+            "slope_cv": round(float(b.std()) / gain, 3), "offset_sd": round(float(a.std()) / gain, 2),
+            "slope_follows": follows["slope"], "offset_follows": follows["offset"]}
+
+
+def readout_r2(z: Any, y: Any, fit: Any, ridge: float = 1e-3) -> float:
+    """R² on the rows outside ``fit`` of a linear read-out of ``y`` from ``z`` (least squares
+    with a small ridge ``ridge``, plus an intercept) fitted on the rows in ``fit`` (a boolean
+    mask). Split by face, not by image, so the read-out cannot learn a face's own value."""
+    import numpy as np
+
+    z, y, fit = np.asarray(z, np.float64), np.asarray(y, np.float64), np.asarray(fit, bool)
+    if z.ndim != 2 or y.shape != (len(z),) or fit.shape != (len(z),):
+        raise ValueError(f"need z (n, d), y (n,) and fit (n,); got {z.shape}, {y.shape}, {fit.shape}")
+    if fit.sum() < 2 or (~fit).sum() < 2:
+        raise ValueError("need at least two rows to fit and two to score")
+    x = np.c_[z, np.ones(len(z))]
+    w = np.linalg.solve(x[fit].T @ x[fit] + ridge * np.eye(x.shape[1]), x[fit].T @ y[fit])
+    res, dev = y[~fit] - x[~fit] @ w, y[~fit] - y[~fit].mean()
+    return float(1.0 - (res @ res) / max(float(dev @ dev), 1e-300))
+
+
+def pose_in_identity_latents(model: DCIGN, batches: dict[str, list], n_extrinsic: int = 3) -> dict[str, Any]:
+    """How much pose and light the *identity* latents z4…z200 carry (beyond the paper).
+
+    ``batches``: kind → :class:`~genrepro.data.faces.FaceBatch` list (one face per batch, one
+    factor varied). Pools the
+    images of every kind; for each factor, a linear read-out from z4…z200 is fitted on the
+    first half of each kind's batches and scored (R²) on the other half, i.e. on faces it never
+    saw (:func:`readout_r2`); the same from z1…z3 for comparison. ``moves_within``: in the
+    batches where the factor varies, the identity latents' variance inside a batch over their
+    variance across batches (both summed over the latents): 0 when they ignore the factor."""
+    import numpy as np
+
+    from genrepro.dcign import encode
+
+    zs, ys, fit, within = [], [], [], {}
+    for kind, bs in batches.items():
+        zk = [encode(model, b.images).cpu().double().numpy() for b in bs]
+        zs += zk
+        ys += [b.factors.cpu().double().numpy() for b in bs]
+        fit += [np.full(len(z), i < len(bs) // 2) for i, z in enumerate(zk)]
+        if kind in FACTOR_OF and len(zk) > 1:
+            ident = np.stack([z[:, n_extrinsic:] for z in zk])                 # (batches, 20, d)
+            ratio = ident.var(1).mean(0).sum() / max(float(ident.mean(1).var(0).sum()), 1e-12)
+            within[FACTOR_OF[kind]] = round(float(ratio), 3)
+    z, y, fit = np.concatenate(zs), np.concatenate(ys), np.concatenate(fit)
+    factors = tuple(FACTOR_OF.values())   # the column order of FaceBatch.factors
+    ident = {f: round(readout_r2(z[:, n_extrinsic:], y[:, j], fit), 3) for j, f in enumerate(factors)}
+    clamped = {f: round(readout_r2(z[:, :n_extrinsic], y[:, j], fit), 3) for j, f in enumerate(factors)}
+    return {"identity_r2": ident, "extrinsic_r2": clamped, "moves_within": within}
+
+
+__all__ = ["FACTOR_OF", "factor_correlations", "per_face_fits", "pose_in_identity_latents", "readout_r2",
+           "rendered_test_sets", "signs_by_side"]
