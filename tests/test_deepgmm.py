@@ -342,3 +342,20 @@ def test_the_package_has_no_import_cycles_and_the_model_sits_below_the_algorithm
 
     cycles = [c for c in (cycle_from(m, []) for m in graph) if c]
     assert not cycles, f"import cycle: {' → '.join(cycles[0])}"
+
+
+def test_exact_scoring_of_many_paths_keeps_many_points_per_block(monkeypatch):
+    """all_scores (every path for every point: the exact scores of small nets, which the chapter's
+    render pays for) works in 64 MiB blocks, not the search's small CPU chunks: with 2,500 paths
+    of 63 dimensions a block must still hold many points, or exact scoring crawls (seen once)."""
+    from genrepro.deepgmm import estep
+
+    m = DeepGMM(63, (5, 5, 100), seed=0)
+    x = torch.randn(500, 63, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    blocks, real = [], estep._score
+    monkeypatch.setattr(estep, "_score", lambda xs, *t: blocks.append((len(xs), len(t[1]))) or real(xs, *t))
+    s = estep.all_scores(m, x)
+    assert s.shape == (500, 2500)
+    assert min(n for n, _ in blocks[:-1]) >= 64 and sum(n for n, q in blocks if q == blocks[0][1]) >= 500
+    want = m.path_log_likelihoods(x[:7]) + m.log_pi.reshape(-1)
+    torch.testing.assert_close(s[:7], want, rtol=1e-9, atol=1e-7)
