@@ -94,6 +94,47 @@ def test_budget_cut_between_checkpoints_resumes_bit_identically(tmp_path, monkey
     assert job.run(Budget(1e9), CPU, progress=False).done == 7   # complete: a no-op
 
 
+def test_a_partial_publication_resumes_bit_identically_where_the_checkpoint_is_missing(tmp_path, monkeypatch):
+    """A fresh clone has the publication, not the checkpoint: it goes on from the published step
+    (weights, Adam state, noise generator, history) as if never cut; a complete publication
+    carries no resume state, and an altered resume file is refused."""
+    whole = tiny_job()
+    assert whole.run(Budget(1e9), CPU, progress=False).complete
+    reference = _final(whole)
+
+    root = tmp_path / "published"
+    monkeypatch.setattr("genrepro.jobs.base.published_root", lambda: root)
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "first-machine"))
+    job = tiny_job()
+    job.run(StepBudget(3), CPU, progress=False)
+    write_published(job, CPU, "cmd", log=lambda s: None)
+    rec = published.record("dcign-faces")
+    assert "resume.safetensors" in rec["files"] and rec["resume"]["step"] == 3
+
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "second-machine"))
+    fresh = tiny_job()
+    assert fresh.checkpoint() is None and fresh.status().done == 3 and fresh.started()
+    assert fresh.run(Budget(1e9), CPU, progress=False).complete
+    _same_run(_final(fresh), reference)
+    assert fresh.trained_on() == job.trained_on()
+    write_published(fresh, CPU, "cmd", log=lambda s: None)
+    done = published.record("dcign-faces")
+    assert "resume.safetensors" not in done["files"] and "resume" not in done
+
+    # an altered resume file: refused with the fix, and no checkpoint is written
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "first-machine"))   # still at step 3
+    write_published(job, CPU, "cmd", log=lambda s: None, force=True)
+    f = root / "dcign-faces" / "resume.safetensors"
+    data = bytearray(f.read_bytes())
+    data[-1] ^= 0xFF
+    f.write_bytes(bytes(data))
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "third-machine"))
+    third = tiny_job()
+    with pytest.raises(published.PublishedModelError, match="git checkout"):
+        third.run(Budget(1e9), CPU, progress=False)
+    assert third.checkpoint() is None
+
+
 def test_checkpoint_from_another_device_type_is_reseeded_not_refused():
     job = tiny_job()
     job.run(StepBudget(2), CPU, progress=False)

@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import importlib.util
 import json
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -263,6 +264,14 @@ class Job:
         """The device(s) that trained the checkpoint, as recorded by :meth:`run`."""
         p = self.ckpt_dir() / "devices.json"
         return ", ".join(json.loads(p.read_text())) if p.is_file() else "unknown"
+
+    def adopt_devices(self, trained_on: str) -> None:
+        """Start this machine's ``devices.json`` from a publication's ``trained_on`` ("CPU (x86_64,
+        1 threads), …"), when a checkpoint is taken from the publication rather than trained here."""
+        p = self.ckpt_dir() / "devices.json"
+        if not p.is_file():
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(json.dumps([d.strip() for d in re.findall(r"[^,(]+(?:\([^)]*\))?", trained_on) if d.strip()]))
 
     def note_device(self, device: torch.device) -> None:
         from genrepro.device import device_name

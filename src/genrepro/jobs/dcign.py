@@ -70,6 +70,9 @@ from genrepro.jobs.base import MAX_FILE_BYTES, Budget, Job, OutOfBudget, Status,
 from genrepro.jobs.dcign_measures import factor_correlations
 
 WEIGHTS = "model.safetensors"
+# A partial publication's optimiser (Adam's moments and step counts) and noise-generator state: with
+# its float32 weights and the record's history, the checkpoint a fresh clone resumes from.
+RESUME = "resume.safetensors"
 CUDA_SPEED = {"amp": True, "channels_last": True}   # inert on the CPU (see the module docstring)
 RUNS = {   # job name -> (TrainConfig run, data, scale, description)
     "dcign-faces": ("dcign", "faces", "reduced",
@@ -226,7 +229,53 @@ class DCIGNJob(Job):
 
     def status(self) -> Status:
         st = self.checkpoint()
-        return Status(st["step"] if st else 0, self.train_config().steps, "steps")
+        if st is None:   # none here: a resumable publication is where the next call starts
+            rec = self._resumable_record()
+            return Status(rec["resume"]["step"] if rec else 0, self.train_config().steps, "steps")
+        return Status(st["step"], self.train_config().steps, "steps")
+
+    def _resumable_record(self) -> dict | None:
+        """This job's partial publication, made with this code and settings (or declared
+        equivalent) and carrying :data:`RESUME` with float32 weights: where a machine without a
+        checkpoint starts."""
+        from genrepro import published
+
+        if self.name not in published.names():
+            return None
+        rec = published.record(self.name)
+        ok = RESUME in rec["files"] and "resume" in rec and rec.get("weights_dtype") == "float32" \
+            and self.accepts_tag(rec["provenance"].get("settings_tag"))
+        return rec if ok else None
+
+    def adopt_published(self) -> bool:
+        """With no checkpoint here, write the one a resumable publication carries as ``last.pt``
+        (files checked against their SHA-256), so training goes on where the publication stopped,
+        on this machine as on the one that trained it. False when there is nothing to adopt."""
+        from safetensors.torch import load_file
+
+        from genrepro import published
+
+        rec = None if self.checkpoint() is not None else self._resumable_record()
+        if rec is None:
+            return False
+        weights = load_file(str(published.verified_file(self.name, WEIGHTS, rec=rec)))
+        extra = load_file(str(published.verified_file(self.name, RESUME, rec=rec)))
+        state: dict[int, dict[str, torch.Tensor]] = {}
+        for key, v in extra.items():
+            if key.startswith("opt."):
+                _, i, field = key.split(".", 2)
+                state.setdefault(int(i), {})[field] = v
+        r = rec["resume"]
+        groups = [{**g, "betas": tuple(g["betas"])} for g in r["param_groups"]]
+        st = {"model": weights, "opt": {"state": dict(sorted(state.items())), "param_groups": groups}, "step": r["step"],
+              "history": rec["history"], "acc": r["acc"], "gen": extra["gen"], "evals": rec.get("monitor", []),
+              "settings": r["settings"]}
+        self.last_path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_file(self.last_path) as f:
+            torch.save(st, f)
+        self.adopt_devices(rec["provenance"]["trained_on"])
+        print(f"{self.name}: no checkpoint here; resuming from its publication at step {r['step']:,}", flush=True)
+        return True
 
     def wall_time_s(self) -> float:
         st = self.checkpoint()
@@ -258,6 +307,7 @@ class DCIGNJob(Job):
         trainer's checkpoints is saved at once, so no step is lost."""
         if self.status().complete:
             return self.status()
+        self.adopt_published()
         self.note_device(device)
         self._match_generator(device)
         with cuda_speed(device):
@@ -273,6 +323,8 @@ class DCIGNJob(Job):
     def trained_model(self, device: torch.device | str = "cpu") -> tuple[DCIGN, dict]:
         """The checkpoint's network (fp32, eval mode, on ``device``) and the checkpoint."""
         st = self.checkpoint()
+        if st is None and self.adopt_published():
+            st = self.checkpoint()
         if st is None:
             raise RuntimeError(f"{self.name} has no checkpoint: run `python -m genrepro.train {self.name}`")
         model = DCIGN(self.model_config())
@@ -296,11 +348,18 @@ class DCIGNJob(Job):
                                    "final_loss_step": last.get("step")}
         if self.data == "chairs":
             metrics.update(self._chairs_test_mse(model))
+        resume = None
+        if st["step"] < self.train_config().steps and dtype == "float32":
+            save_file({"gen": st["gen"].contiguous(),
+                       **{f"opt.{i}.{k}": v.detach().cpu().contiguous()
+                          for i, s in st["opt"]["state"].items() for k, v in s.items()}}, str(out / RESUME))
+            resume = {"step": st["step"], "acc": st["acc"], "settings": st["settings"],
+                      "param_groups": st["opt"]["param_groups"]}
         return {"model": "genrepro.dcign.DCIGN", "weights": WEIGHTS, "weights_dtype": dtype,
                 "run": self.run_kind, "data": self.data, "dcign_config": asdict(self.model_config()),
                 "train_config": asdict(self.train_config()), "source": st["settings"]["source"],
                 "reseeded": self.reseeded(), "metrics": metrics, "history": hist,
-                "monitor": st.get("evals", [])}
+                "monitor": st.get("evals", []), **({"resume": resume} if resume else {})}
 
     def _chairs_test_mse(self, model: DCIGN) -> dict[str, Any]:
         """§4.2's test reconstruction MSE per pixel on the held-out chairs, when prepared."""

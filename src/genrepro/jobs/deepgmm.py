@@ -19,9 +19,7 @@ and the stop measurement (f) found the patience stop early.
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from pathlib import Path
 from typing import Any
 
@@ -178,11 +176,7 @@ class DeepGMMNet(Job):
             if rec is not None:   # no checkpoint here: take the published one's and keep it
                 model = self.from_published(rec, device)
                 self.save(model)
-                devices = self.ckpt_dir() / "devices.json"
-                if not devices.is_file():
-                    trained = rec["provenance"]["trained_on"]   # "CPU (x86_64, 1 threads), …"
-                    devices.write_text(json.dumps([d.strip() for d in re.findall(r"[^,(]+(?:\([^)]*\))?", trained)
-                                                   if d.strip()]))
+                self.adopt_devices(rec["provenance"]["trained_on"])
                 return model
             return self.new_model(train, device)
         model = model_from_state(st["state"], device=device)
