@@ -10,6 +10,7 @@ import trimesh
 
 from genrepro.data import face_model as fm
 from genrepro.data.faces import AZ_VARIED, EL_VARIED, KINDS, LIGHT_VARIED, SHAPE_VARIED, FaceTestSet
+from genrepro.dcign.batches import Batch
 from genrepro.dcign import (
     CHAIR_AZ,
     CHAIR_ID,
@@ -33,6 +34,7 @@ from genrepro.dcign import (
     kind_sequence,
     latent_sweep,
     mirror_tie,
+    moment_tie,
     novel_view_errors,
     other_latents_movement,
     reconstruction_mse,
@@ -360,6 +362,59 @@ def test_mirror_tie_training_makes_a_batch_and_its_mirror_encode_symmetrically(f
     assert on < 0.5 * off
     assert "mirror" in tied.history[-1] and "mirror" not in plain.history[-1]
     assert tied.history[-1]["loss"] == pytest.approx(tied.history[-1]["bce"] + tied.history[-1]["kl"], rel=1e-5)
+
+
+def test_moment_tie_measures_level_and_spread_of_one_latent_over_a_batch():
+    z = torch.tensor([-1.0, 1.0, -1.0, 1.0])                       # level 0, spread 1
+    assert moment_tie(z).item() == pytest.approx(0.0, abs=1e-5)
+    assert moment_tie(z + 0.5).item() == pytest.approx(4 * 0.25)   # the level alone
+    assert moment_tie(3 * z).item() == pytest.approx(4 * 4.0)      # the spread alone
+    for bad in (z[:1], z.reshape(2, 2)):
+        with pytest.raises(ValueError, match="one latent over a batch"):
+            moment_tie(bad)
+    for bad in (-1.0, float("nan"), True):
+        with pytest.raises(ValueError, match="moments must be a finite weight"):
+            TrainConfig(moments=bad)
+
+
+class _ExtrinsicNoise:
+    """Batches of 20 random 32×32 images, each labelled an elevation batch (z2 active)."""
+
+    def __init__(self, seed: int = 0):
+        self.seed = seed
+
+    def batch(self, step: int) -> Batch:
+        g = torch.Generator().manual_seed(1000 * self.seed + step)
+        return Batch(torch.rand(20, 1, 32, 32, generator=g), EL_VARIED, [1])
+
+    def settings(self) -> dict:
+        return {"data": "noise", "seed": self.seed}
+
+
+def test_moment_tie_training_gives_the_active_latent_one_level_and_spread(tmp_path):
+    """Same init, data and noise: with the tie on, held-out elevation batches encode z2 nearer
+    level 0 and spread 1; the tie is logged on its own, and off it leaves checkpoints' settings as
+    they were (a checkpoint written before the field existed still resumes)."""
+    held = [_ExtrinsicNoise(seed=9).batch(i) for i in range(4)]
+
+    def run(moments: float) -> Trainer:
+        tcfg = TrainConfig(steps=60, checkpoint_every=20, log_every=20, moments=moments, lr=1e-2)
+        tr = Trainer(TINY, tcfg, _ExtrinsicNoise(), tmp_path / f"t{moments}")
+        tr.train(progress=False)
+        return tr
+
+    def tie(tr: Trainer) -> float:
+        with torch.no_grad():
+            return sum(moment_tie(tr.model.encode(b.images)[0][:, 1]).item() for b in held)
+
+    plain, tied = run(0.0), run(100.0)
+    assert tie(tied) < 0.5 * tie(plain)
+    assert "moments" not in plain.history[-1] and tied.history[-1]["moments"] > 0
+    assert "moments" not in plain.settings()["train"] and tied.settings()["train"]["moments"] == 100.0
+    assert tied.history[-1]["loss"] == pytest.approx(tied.history[-1]["bce"] + tied.history[-1]["kl"], rel=1e-5)
+    again = Trainer(TINY, plain.tcfg, _ExtrinsicNoise(), tmp_path / "t0.0")
+    again.train(progress=False)
+    assert again.resumed_from == 60
 
 
 def test_nan_stops_and_keeps_last_good_checkpoint(face_model, tmp_path):

@@ -422,6 +422,13 @@ def test_the_mirror_job_is_dcign_faces_plus_the_profile_tie_and_nothing_else():
     assert strong.train_config() == dataclasses.replace(tied.train_config(), invariance=harder)
     assert strong.model_config() == plain.model_config() and strong.data_spec() == plain.data_spec()
     assert len({strong.tag(), inv.tag()}) == 2 and "not in the paper" in strong.description
+    # the fourth: mirror-inv plus the moment tie at the profile's moment_tie
+    mom = DCIGNJob("dcign-faces-mirror-moments")
+    weight = profiles.get("dcign", "full").moment_tie
+    assert plain.train_config().moments == inv.train_config().moments == 0.0 < weight
+    assert mom.train_config() == dataclasses.replace(inv.train_config(), moments=weight)
+    assert mom.model_config() == plain.model_config() and mom.data_spec() == plain.data_spec()
+    assert len({mom.tag(), inv.tag()}) == 2 and "not in the paper" in mom.description
 
 
 def test_the_wide_job_is_dcign_faces_at_the_profile_widths_and_nothing_else():

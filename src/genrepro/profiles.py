@@ -136,6 +136,10 @@ TABLE: dict[str, dict[str, Setting]] = {
         "mirror_invariance_strong": Setting(10.0, 10.0, "ours, not in the paper: the invariance "
                                             "strength of the §6 probe dcign-faces-mirror-inv10 (mirror "
                                             "tie plus 1,000× the paper's 1/100)"),
+        "moment_tie": Setting(10.0, 10.0, "ours, not in the paper: weight of the moment tie (level 0, "
+                              "spread 1 of the one active z1–z3 over an azimuth, elevation or light "
+                              "batch) in the §6 probe dcign-faces-mirror-moments, with the "
+                              "mirror tie and invariance of dcign-faces-mirror-inv"),
         "wide_enc_channels": Setting((48, 24, 12), (48, 24, 12), "ours: the encoder of the probe "
                                      "dcign-faces-wide, half the paper's 96/48/24 at the reduced "
                                      "64×64 (the reduced jobs: 24/12/12)"),

@@ -44,6 +44,7 @@ from genrepro.dcign.train import (
                                      Trainer,
                                      TrainingDiverged,
                                      mirror_tie,
+                                     moment_tie,
                                      train_dcign,
 )
 
@@ -53,7 +54,7 @@ __all__ = [
     "TrainConfig", "Trainer", "TrainingDiverged", "abs_pearson", "active_mask",
     "azimuth_latent_of_baseline", "binned_mean", "calibrate_azimuth", "chair_active",
     "check_active", "clamp_latents", "decode", "disentanglement", "encode", "face_active",
-    "kind_sequence", "kl_divergence", "latent_sweep", "mirror_tie", "most_varying_latent",
+    "kind_sequence", "kl_divergence", "latent_sweep", "mirror_tie", "moment_tie", "most_varying_latent",
     "novel_view_errors", "other_latents_movement", "reconstruction_mse", "sgvb_loss",
     "train_dcign",
 ]

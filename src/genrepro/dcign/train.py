@@ -18,6 +18,17 @@ to one at (−a, e, −l), so with ``mirror`` = w > 0 the loss gains
 (:data:`MIRROR_SIGNS`, :func:`mirror_tie`): one sign for z2 on both sides. It costs one more
 encoder pass over the flipped batch.
 
+Moment tie (``TrainConfig.moments``; **not in the paper**, off by default and in the paper's
+settings). The chapter measures that a clamped latent can follow its factor inside every batch and
+still be poor over all faces, because its level and its gain (slope against the factor) change from
+face to face. Every batch in which one extrinsic factor varies draws that factor uniformly over its
+whole range (``genrepro.data.faces``), so a latent that encodes the factor the same way for every face
+has nearly the same batch mean and spread in every such batch. With ``moments`` = w > 0 the loss
+gains ``w · B · (m² + (s − 1)²)`` (:func:`moment_tie`) for the batch's one active latent of a face
+batch of kind azimuth, elevation or light, with m and s the mean and standard deviation of its
+encoder means over the batch's B images: a level and a gain shared by all faces. It uses the batch
+design only, as the clamp does, no factor values.
+
 Checkpoints (``last.pt``, written atomically every ``checkpoint_every`` steps and at the
 end) hold the weights, the Adam state, the noise generator's state, the step and the
 history, plus every setting; a run resumed from one is bit-identical on the CPU to an
@@ -40,15 +51,18 @@ import torch
 
 from genrepro import progress as prog
 from genrepro.data.prep import atomic_file
-from genrepro.dcign.batches import Batch
+from genrepro.dcign.batches import EXTRINSIC, Batch
 from genrepro.dcign.model import DCIGN, DCIGNConfig, sgvb_loss
 from genrepro.gan.train import TrainingDiverged
 
 __all__ = ["MIRROR_SIGNS", "BatchSource", "TrainConfig", "Trainer", "TrainingDiverged", "mirror_tie",
-           "train_dcign"]
+           "moment_tie", "train_dcign"]
 
 # z1 azimuth and z3 light azimuth change sign under a horizontal flip; z2 elevation does not
 MIRROR_SIGNS: tuple[float, ...] = (-1.0, 1.0, -1.0)
+# TrainConfig fields added after networks were published, with the value that takes the old code
+# path: at that value they stay out of a checkpoint's settings, so older checkpoints still resume.
+_LATE_FIELDS: dict[str, float] = {"moments": 0.0}
 
 
 class BatchSource(Protocol):
@@ -75,11 +89,13 @@ class TrainConfig:
     amp: bool = False             # bf16 autocast (CUDA only)
     channels_last: bool = False   # channels-last memory format (CUDA only)
     mirror: float = 0.0           # weight of the mirror tie on z1–z3 (ours, not the paper's; 0 = off)
+    moments: float = 0.0          # weight of the moment tie on the active z1–z3 (ours; 0 = off)
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.mirror, (int, float)) and math.isfinite(self.mirror) and self.mirror >= 0):
-            raise ValueError(f"mirror must be a finite weight >= 0 (0 turns the mirror tie off), "
-                             f"got {self.mirror!r}")
+        for name, tie in (("mirror", "mirror tie"), ("moments", "moment tie")):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise ValueError(f"{name} must be a finite weight >= 0 (0 turns the {tie} off), got {v!r}")
 
     @classmethod
     def from_profile(cls, profile: str, run: str = "dcign", **overrides) -> TrainConfig:
@@ -119,8 +135,23 @@ def mirror_tie(mu: torch.Tensor, mu_flipped: torch.Tensor,
     return (mu[:, :k] - s * mu_flipped[:, :k]).pow(2).sum()
 
 
+def moment_tie(z: torch.Tensor) -> torch.Tensor:
+    """``B · (mean(z)² + (std(z) − 1)²)`` of one latent's encoder means ``z`` ``(B,)`` over a batch
+    (population std): how far the batch is from level 0 and spread 1 (see the module docstring).
+
+    Raises ``ValueError`` for anything but a 1-D ``z`` of at least 2 values."""
+    if z.dim() != 1 or z.shape[0] < 2:
+        raise ValueError(f"moment_tie needs one latent over a batch of >= 2 images, got shape {tuple(z.shape)}")
+    return z.shape[0] * (z.mean().square() + (z.var(unbiased=False) + 1e-12).sqrt().sub(1).square())
+
+
 def _jsonable(d: dict) -> dict:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+def _train_settings(tcfg: TrainConfig) -> dict:
+    d = _jsonable(asdict(tcfg))
+    return {k: v for k, v in d.items() if not (k in _LATE_FIELDS and v == _LATE_FIELDS[k])}
 
 
 class Trainer:
@@ -158,7 +189,7 @@ class Trainer:
         return self.ckpt_dir / "last.pt"
 
     def settings(self) -> dict:
-        return {"model": _jsonable(asdict(self.cfg)), "train": _jsonable(asdict(self.tcfg)),
+        return {"model": _jsonable(asdict(self.cfg)), "train": _train_settings(self.tcfg),
                 "source": _jsonable(self.source.settings())}
 
     def state(self) -> dict:
@@ -211,11 +242,15 @@ class Trainer:
             else:
                 logits, mu, logvar = self.model(x, active, self.tcfg.invariance, generator=self.gen)
         loss, bce, kl = sgvb_loss(logits, x, mu, logvar)
-        parts = [loss.detach(), bce.detach(), kl.detach()]
+        parts = {"loss": loss.detach(), "bce": bce.detach(), "kl": kl.detach()}
         if tie is not None:
             loss = loss + self.tcfg.mirror * tie
-            parts.append(tie.detach())
-        vals = (torch.stack(parts) / x.shape[0]).tolist()
+            parts["mirror"] = tie.detach()
+        if self.tcfg.moments > 0 and active is not None and batch.kind in EXTRINSIC:
+            mt = moment_tie(mu[:, EXTRINSIC[batch.kind]].float())
+            loss = loss + self.tcfg.moments * mt
+            parts["moments"] = mt.detach()
+        vals = (torch.stack(list(parts.values())) / x.shape[0]).tolist()
         if not all(math.isfinite(v) for v in vals):
             kept = self.last_path if self.last_path.is_file() else "none yet"
             raise TrainingDiverged(f"non-finite loss at step {self.step + 1} ({batch.kind} batch): "
@@ -225,7 +260,7 @@ class Trainer:
         loss.backward()
         self.opt.step()
         self.step += 1
-        return dict(zip(("loss", "bce", "kl", "mirror"), vals))
+        return dict(zip(parts, vals))
 
     # -- the loop --------------------------------------------------------------------------------
     def _accumulate(self, kind: str, stats: dict[str, float]) -> None:
@@ -237,7 +272,7 @@ class Trainer:
 
     def _flush(self, seconds: float) -> dict:
         a, n = self._acc, self._acc.get("n", 1.0)
-        keys = ("loss", "bce", "kl", "mirror") if "mirror" in a else ("loss", "bce", "kl")
+        keys = ("loss", "bce", "kl") + tuple(k for k in ("mirror", "moments") if k in a)
         rec = {"step": self.step, **{k: a.get(k, 0.0) / n for k in keys},
                "kinds": {k[2:]: int(v) for k, v in a.items() if k.startswith("n_")},
                "seconds": seconds}

@@ -16,6 +16,10 @@ The CPU-trainable reduction (:meth:`~genrepro.dcign.DCIGNConfig.reduced`: 64×64
   → 1; :data:`JOB_MODEL`), about 2.4× the time per step: does the width sharpen the faces?
 * ``dcign-faces-mirror-inv10`` — the same with the pull at 10 (the profile's
   ``mirror_invariance_strong``, ours): does a harder pull shrink that offset further?
+* ``dcign-faces-mirror-moments`` — ``dcign-faces-mirror-inv`` plus our moment tie
+  (``TrainConfig.moments``, the profile's ``moment_tie``): every azimuth, elevation or light
+  batch spans its factor's whole range, so the active latent is held at level 0 and spread 1 over
+  each such batch, against the per-face levels and gains the chapter's §6 measures.
 
 The paper's own 150×150 network (``init_network2_150_mv``, :meth:`DCIGNConfig.full`), GPU jobs:
 ``dcign-faces-150`` (24,000 steps), ``dcign-baseline-150``, ``dcign-chairs-150`` (10,000).
@@ -95,6 +99,9 @@ RUNS = {   # job name -> (TrainConfig run, data, scale, description)
     "dcign-faces-mirror-inv10": ("dcign", "faces", "reduced",
                                  "DC-IGN (clamped) on rendered faces plus our mirror tie and a 1,000× "
                                  "invariance (not in the paper), reduced 64×64 (CPU), §3.2/§4.1"),
+    "dcign-faces-mirror-moments": ("dcign", "faces", "reduced",
+                                   "DC-IGN (clamped) on rendered faces plus our mirror tie, a 100× invariance "
+                                   "and our moment tie (not in the paper), reduced 64×64 (CPU), §3.2/§4.1"),
 }
 # The reduction's schedule (our choice, sized for ≈ 2 h a network on this 2-core CPU; the
 # 150×150 jobs take the full profile's 24,000 / 24,000 / 10,000 steps).
@@ -111,6 +118,9 @@ JOB_TRAIN = {"dcign-faces-mirror": {"mirror": float(_FULL.mirror_tie)}}
 JOB_TRAIN["dcign-faces-mirror-inv"] = {**JOB_TRAIN["dcign-faces-mirror"], "invariance": float(_FULL.mirror_invariance)}
 JOB_TRAIN["dcign-faces-mirror-inv10"] = {**JOB_TRAIN["dcign-faces-mirror"],
                                          "invariance": float(_FULL.mirror_invariance_strong)}
+# ``dcign-faces-mirror-moments`` adds to the mirror-inv job the profile's ``moment_tie``
+# (``TrainConfig.moments``, ours): one level and one gain of z1–z3 for every face.
+JOB_TRAIN["dcign-faces-mirror-moments"] = {**JOB_TRAIN["dcign-faces-mirror-inv"], "moments": float(_FULL.moment_tie)}
 # Network overrides of single jobs: the paper's recipe at half the paper's widths (the profile's
 # ``wide_enc_channels`` / ``wide_dec_channels``), against the blur of the reduced widths (#14 e).
 JOB_MODEL = {"dcign-faces-wide": replace(DCIGNConfig.reduced(), enc_channels=tuple(_FULL.wide_enc_channels),
