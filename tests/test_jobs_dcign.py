@@ -282,6 +282,38 @@ def test_per_face_fits_separates_offsets_from_slopes_that_follow_the_light():
         per_face_fits(FakeEncoder(enc), batches, "SHAPE_VARIED")
 
 
+def test_within_r_by_pose_bands_the_within_face_r_by_how_far_the_face_is_turned():
+    """z3 reads the light exactly in faces turned less than 45° and not at all beyond: the bands
+    say so; an empty band is None; the azimuth kind and bad edges are refused."""
+    from types import SimpleNamespace
+
+    from genrepro.jobs.dcign_measures import within_r_by_pose
+
+    g = torch.Generator().manual_seed(0)
+
+    def batch(az):
+        li = torch.rand(20, generator=g) * 180 - 90
+        img = torch.zeros(20, 1, 4, 4)
+        img[:, 0, 0, 0] = li
+        img[:, 0, 0, 1] = abs(az)
+        img[:, 0, 0, 2] = torch.rand(20, generator=g)       # what z3 reads when the light is lost
+        return SimpleNamespace(images=img, light=li, azimuth=torch.full((20,), float(az)))
+    batches = [batch(az) for az in (-40, -10, 0, 30, 50, -60, 80, -85)]
+
+    def enc(x, mu):
+        lost = x[:, 0, 0, 1] >= 45
+        mu[:, 2] = torch.where(lost, x[:, 0, 0, 2], x[:, 0, 0, 0])
+    bands = within_r_by_pose(FakeEncoder(enc), batches, "LIGHT_VARIED", edges=(0, 45, 75, 90))
+    assert [b["band"] for b in bands] == [(0.0, 45.0), (45.0, 75.0), (75.0, 90.0)]
+    assert [b["faces"] for b in bands] == [4, 2, 2]
+    assert bands[0]["mean_abs_r"] > 0.999 and bands[1]["mean_abs_r"] < 0.7 and bands[2]["mean_abs_r"] < 0.7
+    assert within_r_by_pose(FakeEncoder(enc), batches[:3], "LIGHT_VARIED")[2]["mean_abs_r"] is None
+    with pytest.raises(ValueError, match="EL_VARIED or LIGHT_VARIED"):
+        within_r_by_pose(FakeEncoder(enc), batches, "AZ_VARIED")
+    with pytest.raises(ValueError, match="increasing"):
+        within_r_by_pose(FakeEncoder(enc), batches, "LIGHT_VARIED", edges=(0, 45, 45))
+
+
 def test_publish_and_load_round_trip(tmp_path):
     job = tiny_job()
     job.run(StepBudget(4), CPU, progress=False)

@@ -7,6 +7,8 @@ how well each clamped latent tracks its factor on unseen faces, and where it fal
 * :func:`signs_by_side` — the sign of a latent face by face, against the face's azimuth;
 * :func:`per_face_fits` — a line z = a + b·factor fitted inside each face: how much of the pooled
   |r| is lost to face-to-face offsets a and to slopes b that follow the other factors;
+* :func:`within_r_by_pose` — the |r| inside one face, by how far the face is turned: where the
+  images themselves say little of the elevation or the light;
 * :func:`pose_in_identity_latents` / :func:`readout_r2` — how much pose the identity latents carry.
 """
 
@@ -120,6 +122,42 @@ def per_face_fits(model: DCIGN, batches: list, kind: str) -> dict[str, Any]:
     return {"pooled_r": round(r(z), 4), "without_offsets_r": round(r(z - a[:, None] + a.mean()), 4),
             "slope_cv": round(float(b.std()) / gain, 3), "offset_sd": round(float(a.std()) / gain, 2),
             "slope_follows": follows["slope"], "offset_follows": follows["offset"]}
+
+
+def within_r_by_pose(model: DCIGN, batches: list, kind: str,
+                     edges: tuple[float, ...] = (0.0, 45.0, 75.0, 90.0)) -> list[dict[str, Any]]:
+    """Mean |r| of the latent of ``kind`` (z2 for elevation, z3 for light) with its factor inside
+    each batch (one face, one pose), by the band of |azimuth| the face is turned to: one
+    ``{"band": (lo, hi), "faces": n, "mean_abs_r": ...}`` per band of ``edges`` (the last band
+    includes its upper edge; ``mean_abs_r`` is None for an empty band). A latent that reads its
+    factor equally well in every pose has the same |r| in every band.
+
+    Raises ``ValueError`` for the azimuth kind (its batches have no one pose), fewer than two edges
+    or edges that do not increase."""
+    import numpy as np
+
+    from genrepro.dcign import EXTRINSIC, encode
+
+    if kind not in ("EL_VARIED", "LIGHT_VARIED"):
+        raise ValueError(f"kind must be EL_VARIED or LIGHT_VARIED (a batch of one pose), got {kind!r}")
+    e = [float(x) for x in edges]
+    if len(e) < 2 or any(b <= a for a, b in zip(e, e[1:])):
+        raise ValueError(f"edges must be at least two increasing |azimuth| values, got {edges!r}")
+    f = FACTOR_OF[kind]
+    az, rs = [], []
+    for b in batches:
+        z = encode(model, b.images)[:, EXTRINSIC[kind]].cpu().double().numpy()
+        t = getattr(b, f).cpu().double().numpy()
+        ok = z.std() > 0 and t.std() > 0
+        rs.append(abs(float(np.corrcoef(z, t)[0, 1])) if ok else 0.0)
+        az.append(abs(float(b.azimuth[0])))
+    az_a, rs_a = np.array(az), np.array(rs)
+    out = []
+    for i, (lo, hi) in enumerate(zip(e, e[1:])):
+        sel = (az_a >= lo) & ((az_a <= hi) if i == len(e) - 2 else (az_a < hi))
+        out.append({"band": (lo, hi), "faces": int(sel.sum()),
+                    "mean_abs_r": round(float(rs_a[sel].mean()), 3) if sel.any() else None})
+    return out
 
 
 def readout_r2(z: Any, y: Any, fit: Any, ridge: float = 1e-3) -> float:
