@@ -58,20 +58,11 @@ ROWS: tuple[Row, ...] = (
           f"faces.latent_correlation.{f}", "", "faces.dataset", ".3f", scale_key="scale.dcign")
       for i, f in ((1, "azimuth"), (2, "elevation"), (3, "light"))),
     *(Row("Deep Convolutional Inverse Graphics Network",
-          f"faces, with our mirror tie (not in the paper): |Pearson r| of z{i} with the true {f}",
+          f"faces, with our {label} (not in the paper): |Pearson r| of z{i} with the true {f}",
           "— (our variant); our goal ≥ 0.9", "kulkarni2015dcign", "dcign",
-          f"faces_mirror.latent_correlation.{f}", "", "faces.dataset", ".3f", scale_key="scale.mirror")
-      for i, f in ((1, "azimuth"), (2, "elevation"), (3, "light"))),
-    *(Row("Deep Convolutional Inverse Graphics Network",
-          f"faces, with our mirror tie and invariance 1 (not in the paper): |Pearson r| of z{i} with the true {f}",
-          "— (our variant); our goal ≥ 0.9", "kulkarni2015dcign", "dcign",
-          f"faces_mirror_inv.latent_correlation.{f}", "", "faces.dataset", ".3f", scale_key="scale.mirror-inv")
-      for i, f in ((1, "azimuth"), (2, "elevation"), (3, "light"))),
-    *(Row("Deep Convolutional Inverse Graphics Network",
-          f"faces, with our mirror tie, invariance 1 and moment tie (not in the paper): |Pearson r| of z{i} "
-          f"with the true {f}",
-          "— (our variant); our goal ≥ 0.9", "kulkarni2015dcign", "dcign",
-          f"faces_mirror_moments.latent_correlation.{f}", "", "faces.dataset", ".3f", scale_key="scale.mirror-moments")
+          f"faces_{run.replace('-', '_')}.latent_correlation.{f}", "", "faces.dataset", ".3f", scale_key=f"scale.{run}")
+      for run, label in (("mirror", "mirror tie"), ("mirror-inv", "mirror tie and invariance 1"),
+                         ("mirror-moments", "mirror tie, invariance 1 and moment tie"))
       for i, f in ((1, "azimuth"), (2, "elevation"), (3, "light"))),
     Row("Deep Convolutional Inverse Graphics Network", "chairs test reconstruction MSE per pixel",
         "2.7722e-4", "kulkarni2015dcign", "dcign", "chairs.test_mse", "", "chairs.dataset", ".4e",

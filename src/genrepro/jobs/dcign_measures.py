@@ -136,7 +136,7 @@ def within_r_by_pose(model: DCIGN, batches: list, kind: str,
     or edges that do not increase."""
     import numpy as np
 
-    from genrepro.dcign import EXTRINSIC, encode
+    from genrepro.dcign import EXTRINSIC, abs_pearson, encode
 
     if kind not in ("EL_VARIED", "LIGHT_VARIED"):
         raise ValueError(f"kind must be EL_VARIED or LIGHT_VARIED (a batch of one pose), got {kind!r}")
@@ -144,14 +144,8 @@ def within_r_by_pose(model: DCIGN, batches: list, kind: str,
     if len(e) < 2 or any(b <= a for a, b in zip(e, e[1:])):
         raise ValueError(f"edges must be at least two increasing |azimuth| values, got {edges!r}")
     f = FACTOR_OF[kind]
-    az, rs = [], []
-    for b in batches:
-        z = encode(model, b.images)[:, EXTRINSIC[kind]].cpu().double().numpy()
-        t = getattr(b, f).cpu().double().numpy()
-        ok = z.std() > 0 and t.std() > 0
-        rs.append(abs(float(np.corrcoef(z, t)[0, 1])) if ok else 0.0)
-        az.append(abs(float(b.azimuth[0])))
-    az_a, rs_a = np.array(az), np.array(rs)
+    rs_a = np.array([abs_pearson(encode(model, b.images)[:, EXTRINSIC[kind]], getattr(b, f)) for b in batches])
+    az_a = np.array([abs(float(b.azimuth[0])) for b in batches])
     out = []
     for i, (lo, hi) in enumerate(zip(e, e[1:])):
         sel = (az_a >= lo) & ((az_a <= hi) if i == len(e) - 2 else (az_a < hi))
