@@ -314,6 +314,32 @@ def test_size_variant_past_the_profiles_count_draws_fresh_patches(artifacts, mon
         dv.DeepGMMVariant("patches", (200,), train_n=1_000_000).description
 
 
+def test_protocol_variants_combine_the_supported_settings_on_one_protocol(artifacts, monkeypatch):
+    """The last step of the gap list: the GMM and (5, 5, 25) under the floor 1e-8, no stop and
+    1M patches together, the same overrides on both (so their difference is the depth alone),
+    and a fit of such a variant draws its fresh patches and runs with no stop at that floor."""
+    from types import SimpleNamespace
+
+    from genrepro.jobs import deepgmm as dj
+    from genrepro.jobs import deepgmm_variants as dv
+
+    gmm, deep = sorted(dv.protocol_variants(), key=lambda v: len(v.layers))
+    assert (gmm.name, deep.name) == ("deepgmm-patches-200-reg1e-08-train1M-nostop",
+                                     "deepgmm-patches-5-5-25-reg1e-08-train1M-nostop")
+    assert gmm.overrides == deep.overrides == {"reg": 1e-8, "train_n": 1_000_000, "patience": None}
+    assert (deep.floor(), deep.patience()) == (1e-8, None) and not deep.stop_only
+    assert {v.name for v in dv.protocol_variants()} <= {v.name for v in dv.all_variants()}
+    # a small twin fits on freshly drawn patches, with no stop, at the floor it names
+    more = torch.rand(400, BLOBS["train"].shape[1], dtype=BLOBS["train"].dtype)
+    monkeypatch.setattr(dj, "splits", lambda kind, device="cpu", profile="full": dict(BLOBS))
+    monkeypatch.setattr(dv, "load_patches", lambda split, profile, **kw: SimpleNamespace(x=more))
+    seen = []
+    monkeypatch.setattr(dj, "fit_until", lambda model, x, *a, **k: seen.append((model.reg, len(x), a[2])))
+    var = dv.DeepGMMVariant("patches", (2, 3), reg=1e-8, train_n=400, stop=False, profile="quick")
+    var.run(Budget(3600), torch.device("cpu"), progress=False)
+    assert seen == [(1e-8, 400, None)]
+
+
 def test_no_stop_variant_runs_past_the_patience_stop(artifacts, monkeypatch):
     """Measurement (f): the variant fits with no validation stop; the profile's net with its patience."""
     from genrepro.jobs import deepgmm as dj
