@@ -323,11 +323,11 @@ def test_protocol_variants_combine_the_supported_settings_on_one_protocol(artifa
     from genrepro.jobs import deepgmm as dj
     from genrepro.jobs import deepgmm_variants as dv
 
-    gmm, deep = sorted(dv.protocol_variants(), key=lambda v: len(v.layers))
-    assert (gmm.name, deep.name) == ("deepgmm-patches-200-reg1e-08-train1M-nostop",
-                                     "deepgmm-patches-5-5-25-reg1e-08-train1M-nostop")
-    assert gmm.overrides == deep.overrides == {"reg": 1e-8, "train_n": 1_000_000, "patience": None}
-    assert (deep.floor(), deep.patience()) == (1e-8, None) and not deep.stop_only
+    nets = {v.name: v for v in dv.protocol_variants()}
+    assert list(nets) == [f"deepgmm-patches-{t}-reg1e-08-train1M-nostop" for t in ("5-5-25", "200", "5-5-100", "5-100")]
+    gmm, deep = nets["deepgmm-patches-200-reg1e-08-train1M-nostop"], nets["deepgmm-patches-5-5-25-reg1e-08-train1M-nostop"]
+    assert all(v.overrides == {"reg": 1e-8, "train_n": 1_000_000, "patience": None} for v in nets.values())
+    assert (deep.floor(), deep.patience()) == (1e-8, None) and not deep.stop_only and gmm.layers == (200,)
     assert {v.name for v in dv.protocol_variants()} <= {v.name for v in dv.all_variants()}
     # a small twin fits on freshly drawn patches, with no stop, at the floor it names
     more = torch.rand(400, BLOBS["train"].shape[1], dtype=BLOBS["train"].dtype)
