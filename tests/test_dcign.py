@@ -535,6 +535,25 @@ def test_disentanglement_and_novel_views_on_a_stub():
     assert errs.max() < 1e-9 and angles.max() <= 180
 
 
+def test_light_in_images_measures_the_renders_change_with_the_light_by_pose(face_model):
+    """The near-sphere looks alike from every azimuth: under our camera-frame light its renders
+    change with the light equally at 0°, 45° and 90°, with no flat step; a light that turns
+    with the face agrees at 0° and, at 90°, goes round behind the visible side: smaller and
+    some flat steps. Bad arguments are refused."""
+    from genrepro.jobs.dcign_measures import light_in_images
+
+    cam = light_in_images(face_model, 24, (0, 45, 90), 2, step=10)
+    face = light_in_images(face_model, 24, (0, 45, 90), 2, step=10, frame="face")
+    assert [r["azimuth"] for r in cam] == [0.0, 45.0, 90.0] and cam[0] == face[0]
+    assert all(r["change"] == pytest.approx(cam[0]["change"], rel=0.05) and r["flat"] == 0 for r in cam)
+    assert face[2]["change"] < 0.8 * cam[2]["change"] and face[2]["flat"] > 0
+    assert all(0 <= r["pc1_r"] <= 1 for r in cam + face)
+    with pytest.raises(ValueError, match="frame"):
+        light_in_images(face_model, 24, (0,), 1, frame="world")
+    with pytest.raises(ValueError, match="n_faces"):
+        light_in_images(face_model, 24, (0,), 0)
+
+
 def test_rendered_test_sets_are_the_test_split_as_uint8_batches(face_model):
     """The chapter's test faces for a size with no prepared file: batch i of each kind is the
     "test" split's batch i, stored as uint8 like test_batches_<profile>.npz."""

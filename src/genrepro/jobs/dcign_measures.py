@@ -9,6 +9,8 @@ how well each clamped latent tracks its factor on unseen faces, and where it fal
   |r| is lost to face-to-face offsets a and to slopes b that follow the other factors;
 * :func:`within_r_by_pose` — the |r| inside one face, by how far the face is turned: where the
   images themselves say little of the elevation or the light;
+* :func:`light_in_images` — how much the renders alone change with the light, by pose, for our
+  camera-frame light and a light that turns with the face;
 * :func:`pose_in_identity_latents` / :func:`readout_r2` — how much pose the identity latents carry.
 """
 
@@ -154,6 +156,51 @@ def within_r_by_pose(model: DCIGN, batches: list, kind: str,
     return out
 
 
+def light_in_images(face_model, size: int, azimuths: Any, n_faces: int, step: float = 5.0, frame: str = "camera",
+                    device: torch.device | str = "cpu") -> list[dict[str, Any]]:
+    """How much the renders themselves say of the light, by pose (beyond the paper; the
+    DC-IGN issue's "the light direction not visible enough"). For each azimuth, ``n_faces``
+    unseen test identities at elevation 0 are rendered under a light swept over the light range
+    in ``step``-degree steps, no network involved. ``frame="camera"`` is our renderer's light
+    (fixed in the camera frame, :mod:`genrepro.render.rasterize`); ``"face"`` the alternative
+    of a light that turns with the face (camera-frame azimuth = light − azimuth).
+
+    Per azimuth, means over the faces of: ``change``, the mean absolute pixel change per step;
+    ``flat``, the share of steps that change the image by less than a tenth of the sweep's
+    largest step (light the image cannot tell apart); ``pc1_r``, the |r| of the light with the
+    sweep's first principal component (high when the light moves the image along one direction,
+    a linear read-out's easy case; low when it moves it along a curve)."""
+    import numpy as np
+
+    from genrepro.data import faces
+    from genrepro.dcign import abs_pearson
+
+    if frame not in ("camera", "face"):
+        raise ValueError(f"frame must be 'camera' or 'face', not {frame!r}")
+    if n_faces < 1 or not 0 < step <= 90:
+        raise ValueError(f"need n_faces >= 1 and 0 < step <= 90, got {n_faces}, {step}")
+    lo, hi = faces.LIGHT_AZIMUTH_RANGE
+    light = torch.arange(lo, hi + step / 2, step, dtype=torch.float32)
+    n = len(light)
+    fb = faces.FaceBatches(face_model, size, split="test", device=device)
+    ids = [fb.sample(faces.LIGHT_VARIED, i) for i in range(n_faces)]
+    out = []
+    for az in azimuths:
+        rows = []
+        for s in ids:
+            cam = light - float(az) if frame == "face" else light
+            im = fb.render(torch.as_tensor(s["shape_coef"][:1]).expand(n, -1),
+                           torch.as_tensor(s["albedo_coef"][:1]).expand(n, -1), torch.full((n,), float(az)),
+                           torch.zeros(n), cam)[:, 0].cpu().double().numpy()
+            d = np.abs(np.diff(im, axis=0)).mean(axis=(1, 2))
+            x = im.reshape(n, -1) - im.reshape(n, -1).mean(0)
+            pc1 = np.linalg.svd(x, full_matrices=False)[0][:, 0]
+            rows.append((d.mean(), (d < 0.1 * d.max()).mean() if d.max() > 0 else 1.0, abs_pearson(pc1, light)))
+        c, f, r = (float(np.mean(v)) for v in zip(*rows))
+        out.append({"azimuth": float(az), "change": round(c, 5), "flat": round(f, 3), "pc1_r": round(r, 3)})
+    return out
+
+
 def readout_r2(z: Any, y: Any, fit: Any, ridge: float = 1e-3) -> float:
     """R² on the rows outside ``fit`` of a linear read-out of ``y`` from ``z`` (least squares
     with a small ridge ``ridge``, plus an intercept) fitted on the rows in ``fit`` (a boolean
@@ -202,5 +249,5 @@ def pose_in_identity_latents(model: DCIGN, batches: dict[str, list], n_extrinsic
     return {"identity_r2": ident, "extrinsic_r2": clamped, "moves_within": within}
 
 
-__all__ = ["FACTOR_OF", "factor_correlations", "per_face_fits", "pose_in_identity_latents", "readout_r2",
-           "rendered_test_sets", "signs_by_side"]
+__all__ = ["FACTOR_OF", "factor_correlations", "light_in_images", "per_face_fits", "pose_in_identity_latents",
+           "readout_r2", "rendered_test_sets", "signs_by_side", "within_r_by_pose"]
