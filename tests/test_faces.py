@@ -265,3 +265,22 @@ def test_render_reproduces_a_batch_and_rejects_mismatched_lengths(gen):
     assert not torch.allclose(other, b.images[:2])
     with pytest.raises(ValueError, match="same batch length"):
         gen.render(b.shape_coef, b.albedo_coef, b.azimuth[:3], b.elevation, b.light)
+
+
+def test_face_frame_light_is_the_camera_light_minus_the_azimuth(gen):
+    """``light_frame="face"`` (the DC-IGN light probe): the same factors as the camera frame,
+    rendered with the light turned by the face's azimuth; the recorded light stays the factor
+    drawn (relative to the face). Frontal faces render alike in both frames; an unknown frame
+    is refused."""
+    import torch
+
+    face = faces.FaceBatches(gen.model, 16, "train", 3, supersample=1, light_frame="face")
+    b_face, b_cam = face.batch(faces.AZ_VARIED, 2), gen.batch(faces.AZ_VARIED, 2)
+    assert torch.equal(b_face.light, b_cam.light) and torch.equal(b_face.azimuth, b_cam.azimuth)
+    turned = gen.render(b_cam.shape_coef, b_cam.albedo_coef, b_cam.azimuth, b_cam.elevation, b_cam.light - b_cam.azimuth)
+    assert torch.equal(b_face.images, turned) and not torch.equal(b_face.images, b_cam.images)
+    zero = torch.zeros(len(b_cam.light))
+    assert torch.equal(face.render(b_cam.shape_coef, b_cam.albedo_coef, zero, b_cam.elevation, b_cam.light),
+                       gen.render(b_cam.shape_coef, b_cam.albedo_coef, zero, b_cam.elevation, b_cam.light))
+    with pytest.raises(ValueError, match="light_frame"):
+        faces.FaceBatches(gen.model, 16, light_frame="world")

@@ -50,6 +50,10 @@ AZIMUTH_RANGE = (-90.0, 90.0)          # degrees; 0 = frontal, + turns the face 
 ELEVATION_RANGE = (-30.0, 30.0)        # degrees; + = seen from above
 LIGHT_AZIMUTH_RANGE = (-90.0, 90.0)    # degrees, camera frame; + = lit from image right
 LIGHT_ELEVATION = 15.0                 # fixed light elevation (degrees, camera frame)
+# the frame the light azimuth is given in: "camera" (ours, the default: the light stays put as
+# the face turns) or "face" (a labelled alternative: the light turns with the face, so its
+# camera-frame azimuth is light − azimuth; the DC-IGN chapter's light probe)
+LIGHT_FRAMES = ("camera", "face")
 AMBIENT = 0.3
 FOV_SCALE = 1.0
 # the flat (TFD stand-in) set: roughly frontal, tightly cropped faces as in TFD
@@ -97,14 +101,17 @@ class FaceBatches:
     ``FaceBatches(model, size, split="train"|"test", seed=0, device=None)``;
     ``.batch(kind, index)`` renders batch ``index`` of ``kind`` (without ``index``: the next
     one of that kind). Images are rendered at ``supersample`` × ``size`` and average-pooled
-    (anti-aliasing), on ``device`` (default: the CPU).
+    (anti-aliasing), on ``device`` (default: the CPU). ``light_frame`` (:data:`LIGHT_FRAMES`):
+    the light azimuth is in the camera frame (the default) or turns with the face.
     """
 
     def __init__(self, model: FaceModel, size: int = 150, split: str = "train", seed: int = 0,
                  device: torch.device | str | None = None, batch_size: int = BATCH_SIZE,
-                 supersample: int = 2):
+                 supersample: int = 2, light_frame: str = "camera"):
         if split not in ("train", "test"):
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        _check_light_frame(light_frame)
+        self.light_frame = light_frame
         if int(size) < 4 or int(batch_size) < 2 or int(supersample) < 1:
             raise ValueError("need size >= 4, batch_size >= 2 and supersample >= 1")
         self.model, self.size, self.split, self.seed = model, int(size), split, int(seed)
@@ -129,7 +136,8 @@ class FaceBatches:
             raise ValueError(f"every argument needs the same batch length, got {n}")
         if s["shape_coef"].shape[1:] != (self.model.n_shape,) or s["albedo_coef"].shape[1:] != (self.model.n_albedo,):
             raise ValueError(f"shape_coef must be (B, {self.model.n_shape}) and albedo_coef (B, {self.model.n_albedo})")
-        return render_faces(self._tensors, s, self.size, self.supersample, self.device)[:, None]
+        return render_faces(self._tensors, s, self.size, self.supersample, self.device,
+                            light_frame=self.light_frame)[:, None]
 
     def batch(self, kind: str, index: int | None = None) -> FaceBatch:
         """Render batch ``index`` (default: the next) of ``kind`` (Kulkarni et al. 2015 §3.2)."""
@@ -138,10 +146,15 @@ class FaceBatches:
             index = self._next[kind]
         self._next[kind] = int(index) + 1
         s = self.sample(kind, int(index))
-        imgs = render_faces(self._tensors, s, self.size, self.supersample, self.device)
+        imgs = render_faces(self._tensors, s, self.size, self.supersample, self.device, light_frame=self.light_frame)
         t = {k: torch.as_tensor(v, dtype=torch.float32, device=self.device) for k, v in s.items()}
         return FaceBatch(kind, imgs[:, None], t["azimuth"], t["elevation"], t["light"],
                          t["shape_coef"], t["albedo_coef"])
+
+
+def _check_light_frame(light_frame: str) -> None:
+    if light_frame not in LIGHT_FRAMES:
+        raise ValueError(f"light_frame must be one of {', '.join(LIGHT_FRAMES)}, not {light_frame!r}")
 
 
 def _sample(model: FaceModel, split_code: int, seed: int, kind: str, index: int,
@@ -169,14 +182,20 @@ def _model_tensors(model: FaceModel, device: torch.device) -> dict[str, torch.Te
 
 
 def render_faces(tensors: dict[str, torch.Tensor], s: dict[str, np.ndarray], size: int,
-                 supersample: int, device: torch.device, fov_scale: float = FOV_SCALE) -> torch.Tensor:
-    """Render identities + factors ``s`` to ``(B, size, size)`` float images (Kulkarni §4.1)."""
+                 supersample: int, device: torch.device, fov_scale: float = FOV_SCALE,
+                 light_frame: str = "camera") -> torch.Tensor:
+    """Render identities + factors ``s`` to ``(B, size, size)`` float images (Kulkarni §4.1);
+    ``light_frame="face"``: ``s["light"]`` turns with the face (camera frame: light − azimuth)."""
+    _check_light_frame(light_frame)
+    light = torch.as_tensor(s["light"])
+    if light_frame == "face":
+        light = light - torch.as_tensor(s["azimuth"])
     cs = torch.as_tensor(s["shape_coef"], device=device)
     ca = torch.as_tensor(s["albedo_coef"], device=device)
     verts = tensors["vertices"] + (cs @ tensors["shape_basis"]).reshape(len(cs), -1, 3)
     alb = (tensors["albedo_mean"] + ca @ tensors["albedo_basis"]).clamp(0.02, 1.0)
     img = render(verts, tensors["faces"], alb, torch.as_tensor(s["azimuth"]),
-                 torch.as_tensor(s["elevation"]), torch.as_tensor(s["light"]),
+                 torch.as_tensor(s["elevation"]), light,
                  size=size * supersample, ambient=AMBIENT, light_elevation=LIGHT_ELEVATION,
                  fov_scale=fov_scale, device=device)
     if supersample > 1:

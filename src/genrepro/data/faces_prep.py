@@ -117,12 +117,12 @@ def _save_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> str:
 
 
 def test_batch_arrays(model: fm.FaceModel, size: int, n_batches: int,
-                      device: torch.device | str | None = None) -> dict[str, np.ndarray]:
+                      device: torch.device | str | None = None, light_frame: str = "camera") -> dict[str, np.ndarray]:
     """Test batches 0…n−1 of every kind (split "test", ``faces.TEST_SEED``) at ``size``, as
     the arrays of ``test_batches_<profile>.npz``: ``"<kind>/images"`` uint8 ``(n, 20, size,
     size)`` and ``"<kind>/<factor>"``. Equal to ``FaceBatches(...).batch(kind, i)`` for every
-    ``i``, rendered 25 batches at a time."""
-    gen = faces.FaceBatches(model, size, "test", faces.TEST_SEED, device=device)
+    ``i``, rendered 25 batches at a time; ``light_frame`` as ``FaceBatches``'s."""
+    gen = faces.FaceBatches(model, size, "test", faces.TEST_SEED, device=device, light_frame=light_frame)
     arrays: dict[str, np.ndarray] = {}
     for kind in faces.KINDS:
         parts = [gen.sample(kind, i) for i in range(n_batches)]

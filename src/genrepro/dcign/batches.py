@@ -76,18 +76,21 @@ class FaceSource:
     """Face batches rendered on the fly on ``device`` (Kulkarni et al. 2015 §3.2, §4.1).
 
     ``batch(step)`` is batch ``step`` of a run of ``steps`` steps; kinds follow
-    :func:`kind_sequence` with ``ratio`` (AZ : EL : LIGHT : SHAPE)."""
+    :func:`kind_sequence` with ``ratio`` (AZ : EL : LIGHT : SHAPE). ``light_frame``: see
+    :class:`~genrepro.data.faces.FaceBatches` (named in the settings only when not the
+    camera frame, so the default's settings are what they were before the option existed)."""
 
     def __init__(self, face_model, image_size: int, steps: int, seed: int = 0,
                  device: torch.device | str = "cpu", ratio: Sequence[int] = FACE_RATIO,
-                 latent_dim: int = 200, batch_size: int = 20, supersample: int = 2):
+                 latent_dim: int = 200, batch_size: int = 20, supersample: int = 2,
+                 light_frame: str = "camera"):
         if len(ratio) != len(KINDS):
             raise ValueError(f"ratio needs {len(KINDS)} weights (AZ, EL, LIGHT, SHAPE)")
         self.image_size, self.steps, self.seed = int(image_size), int(steps), int(seed)
         self.ratio, self.latent_dim = tuple(int(r) for r in ratio), int(latent_dim)
         self.batch_size, self.supersample = int(batch_size), int(supersample)
         self.faces = FaceBatches(face_model, self.image_size, "train", self.seed, device,
-                                 self.batch_size, self.supersample)
+                                 self.batch_size, self.supersample, light_frame)
         self.kinds = kind_sequence(self.steps, self.ratio, self.seed)
         # index of each step's batch among the batches of its kind
         self.index = np.zeros(self.steps, np.int64)
@@ -98,7 +101,8 @@ class FaceSource:
     def settings(self) -> dict:
         return {"data": "faces", "image_size": self.image_size, "steps": self.steps,
                 "seed": self.seed, "ratio": list(self.ratio), "batch_size": self.batch_size,
-                "supersample": self.supersample, "model_source": getattr(self.faces.model, "source", "")}
+                "supersample": self.supersample, "model_source": getattr(self.faces.model, "source", ""),
+                **({"light_frame": self.faces.light_frame} if self.faces.light_frame != "camera" else {})}
 
     def batch(self, step: int) -> Batch:
         kind = KINDS[int(self.kinds[step])]

@@ -20,6 +20,14 @@ The CPU-trainable reduction (:meth:`~genrepro.dcign.DCIGNConfig.reduced`: 64×64
   (``TrainConfig.moments``, the profile's ``moment_tie``): every azimuth, elevation or light
   batch spans its factor's whole range, so the active latent is held at level 0 and spread 1 over
   each such batch, against the per-face levels and gains the chapter's §6 measures.
+* ``dcign-faces-mirror-inv-facelight`` — ``dcign-faces-mirror-inv`` on renders whose light turns
+  with the face (``light_frame="face"``, :data:`JOB_DATA`; our renderer's light is fixed in the
+  camera frame): a probe of the renders, not of the training. In the camera frame the light moves
+  the image along a curve at |azimuth| 45°–60° (its first principal component tracks the light
+  with |r| ≈ 0.45–0.55, ≈ 0.95 frontal; :func:`~genrepro.jobs.dcign_measures.light_in_images`),
+  where the networks read the light worst; in the face frame along one direction at every pose
+  (≈ 0.94), at the price of smaller changes and some flat steps near profile. The light factor is
+  then the light's azimuth relative to the face, and its test faces are rendered the same way.
 
 The paper's own 150×150 network (``init_network2_150_mv``, :meth:`DCIGNConfig.full`), GPU jobs:
 ``dcign-faces-150`` (24,000 steps), ``dcign-baseline-150``, ``dcign-chairs-150`` (10,000).
@@ -102,6 +110,10 @@ RUNS = {   # job name -> (TrainConfig run, data, scale, description)
     "dcign-faces-mirror-moments": ("dcign", "faces", "reduced",
                                    "DC-IGN (clamped) on rendered faces plus our mirror tie, a 100× invariance "
                                    "and our moment tie (not in the paper), reduced 64×64 (CPU), §3.2/§4.1"),
+    "dcign-faces-mirror-inv-facelight": ("dcign", "faces", "reduced",
+                                         "DC-IGN (clamped) plus our mirror tie and a 100× invariance, on faces "
+                                         "whose light turns with the face (our renderer: camera frame; a probe, "
+                                         "not in the paper), reduced 64×64 (CPU), §3.2/§4.1"),
 }
 # The reduction's schedule (our choice, sized for ≈ 2 h a network on this 2-core CPU; the
 # 150×150 jobs take the full profile's 24,000 / 24,000 / 10,000 steps).
@@ -121,6 +133,9 @@ JOB_TRAIN["dcign-faces-mirror-inv10"] = {**JOB_TRAIN["dcign-faces-mirror"],
 # ``dcign-faces-mirror-moments`` adds to the mirror-inv job the profile's ``moment_tie``
 # (``TrainConfig.moments``, ours): one level and one gain of z1–z3 for every face.
 JOB_TRAIN["dcign-faces-mirror-moments"] = {**JOB_TRAIN["dcign-faces-mirror-inv"], "moments": float(_FULL.moment_tie)}
+JOB_TRAIN["dcign-faces-mirror-inv-facelight"] = dict(JOB_TRAIN["dcign-faces-mirror-inv"])
+# Data overrides of single jobs (``FaceSource`` arguments): the light probe's face-frame light.
+JOB_DATA = {"dcign-faces-mirror-inv-facelight": {"light_frame": "face"}}
 # Network overrides of single jobs: the paper's recipe at half the paper's widths (the profile's
 # ``wide_enc_channels`` / ``wide_dec_channels``), against the blur of the reduced widths (#14 e).
 JOB_MODEL = {"dcign-faces-wide": replace(DCIGNConfig.reduced(), enc_channels=tuple(_FULL.wide_enc_channels),
@@ -172,7 +187,7 @@ class DCIGNJob(Job):
         spec = {"data": self.data, "profile": "full", "custom_source": self._source is not None}
         if self.data == "faces":
             spec["monitor"] = {"every": MONITOR_EVERY, "batches": MONITOR_BATCHES, "first": MONITOR_FIRST_INDEX}
-        return spec
+        return {**spec, **JOB_DATA.get(self.name, {})}   # nothing added for the other jobs: their tags stand
 
     def scale_label(self, st: Status) -> str:
         """"reduced 64×64 (widths 24/12/12), our CPU schedule …" or the paper-settings label."""
@@ -213,7 +228,7 @@ class DCIGNJob(Job):
         cfg, tcfg = self.model_config(), self.train_config()
         if self.data == "faces":
             return dcign.FaceSource(faces.load_face_model(), cfg.image_size, tcfg.steps, seed=tcfg.seed,
-                                    device=device)
+                                    device=device, **JOB_DATA.get(self.name, {}))
         return dcign.ChairSource(chairs.load_chairs("train", "full"), cfg.image_size, tcfg.steps,
                                  seed=tcfg.seed, device=device)
 
@@ -225,7 +240,8 @@ class DCIGNJob(Job):
         from genrepro.data import faces
 
         cfg, seed = self.model_config(), self.train_config().seed
-        batches = monitor_batches(faces.load_face_model(), cfg.image_size, seed, device)
+        batches = monitor_batches(faces.load_face_model(), cfg.image_size, seed, device,
+                                  light_frame=JOB_DATA.get(self.name, {}).get("light_frame", "camera"))
         return partial(factor_correlations, batches=batches, clamped=self.run_kind != "baseline")
 
     # -- checkpoints -----------------------------------------------------------------------------
@@ -388,12 +404,13 @@ class DCIGNJob(Job):
 
 
 def monitor_batches(face_model, size: int, seed: int, device: torch.device | str = "cpu",
-                    n: int = MONITOR_BATCHES) -> dict[str, list]:
+                    n: int = MONITOR_BATCHES, light_frame: str = "camera") -> dict[str, list]:
     """``n`` held-out batches per extrinsic factor (split "test": identities never trained on;
-    batch indices from ``MONITOR_FIRST_INDEX``, disjoint from the prepared test batches)."""
+    batch indices from ``MONITOR_FIRST_INDEX``, disjoint from the prepared test batches), with
+    the light in ``light_frame`` (:class:`~genrepro.data.faces.FaceBatches`)."""
     from genrepro.data import faces
 
-    fb = faces.FaceBatches(face_model, size, "test", seed, device)
+    fb = faces.FaceBatches(face_model, size, "test", seed, device, light_frame=light_frame)
     return {k: [fb.batch(k, MONITOR_FIRST_INDEX + i) for i in range(n)]
             for k in (faces.AZ_VARIED, faces.EL_VARIED, faces.LIGHT_VARIED)}
 
@@ -425,5 +442,5 @@ def jobs() -> list[DCIGNJob]:
     return [DCIGNJob(name) for name in RUNS]
 
 
-__all__ = ["CUDA_SPEED", "DCIGNJob", "JOB_MODEL", "JOB_TRAIN", "REDUCED_STEPS", "RUNS", "SharedBatches", "cuda_speed", "jobs",
+__all__ = ["CUDA_SPEED", "DCIGNJob", "JOB_DATA", "JOB_MODEL", "JOB_TRAIN", "REDUCED_STEPS", "RUNS", "SharedBatches", "cuda_speed", "jobs",
            "monitor_batches"]

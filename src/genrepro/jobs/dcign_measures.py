@@ -26,15 +26,16 @@ FACTOR_OF = {"AZ_VARIED": "azimuth", "EL_VARIED": "elevation", "LIGHT_VARIED": "
 
 
 def rendered_test_sets(face_model, size: int, n: int,
-                       device: torch.device | str = "cpu") -> dict[str, Any]:
+                       device: torch.device | str = "cpu", light_frame: str = "camera") -> dict[str, Any]:
     """``n`` test batches per kind rendered at ``size``, as ``FaceTestSet`` s: what
     ``data_prep/faces.py`` would store in ``test_batches_<profile>.npz`` at that size
     (:func:`~genrepro.data.faces_prep.test_batch_arrays`). The test faces of a network whose
-    size has no prepared file, or more of them than the quick file's 8."""
+    size has no prepared file, or more of them than the quick file's 8; ``light_frame`` as
+    :class:`~genrepro.data.faces.FaceBatches`'s (the face-frame light probe's own test faces)."""
     from genrepro.data import faces
     from genrepro.data.faces_prep import test_batch_arrays
 
-    a = test_batch_arrays(face_model, size, n, device)
+    a = test_batch_arrays(face_model, size, n, device, light_frame=light_frame)
     fields = ("images", "azimuth", "elevation", "light", "shape_coef", "albedo_coef")
     return {k: faces.FaceTestSet(k, *(a[f"{k}/{f}"] for f in fields)) for k in faces.KINDS}
 
@@ -175,23 +176,22 @@ def light_in_images(face_model, size: int, azimuths: Any, n_faces: int, step: fl
     from genrepro.data import faces
     from genrepro.dcign import abs_pearson
 
-    if frame not in ("camera", "face"):
-        raise ValueError(f"frame must be 'camera' or 'face', not {frame!r}")
+    if frame not in faces.LIGHT_FRAMES:
+        raise ValueError(f"frame must be one of {', '.join(faces.LIGHT_FRAMES)}, not {frame!r}")
     if n_faces < 1 or not 0 < step <= 90:
         raise ValueError(f"need n_faces >= 1 and 0 < step <= 90, got {n_faces}, {step}")
     lo, hi = faces.LIGHT_AZIMUTH_RANGE
     light = torch.arange(lo, hi + step / 2, step, dtype=torch.float32)
     n = len(light)
-    fb = faces.FaceBatches(face_model, size, split="test", device=device)
+    fb = faces.FaceBatches(face_model, size, split="test", device=device, light_frame=frame)
     ids = [fb.sample(faces.LIGHT_VARIED, i) for i in range(n_faces)]
     out = []
     for az in azimuths:
         rows = []
         for s in ids:
-            cam = light - float(az) if frame == "face" else light
             im = fb.render(torch.as_tensor(s["shape_coef"][:1]).expand(n, -1),
                            torch.as_tensor(s["albedo_coef"][:1]).expand(n, -1), torch.full((n,), float(az)),
-                           torch.zeros(n), cam)[:, 0].cpu().double().numpy()
+                           torch.zeros(n), light)[:, 0].cpu().double().numpy()
             d = np.abs(np.diff(im, axis=0)).mean(axis=(1, 2))
             x = im.reshape(n, -1) - im.reshape(n, -1).mean(0)
             pc1 = np.linalg.svd(x, full_matrices=False)[0][:, 0]
