@@ -64,6 +64,20 @@ def test_scoreboard_shows_the_scale_stored_beside_a_number(tmp_path):
     assert "| 151.50 ± 0.14 | paper settings, partial: 40/100 EM iterations; CPU (x86_64, 1 threads) | BSDS300 |" in line
 
 
+def test_scoreboard_evidence_protocol_rows_read_the_chapters_protocol_table(tmp_path):
+    """The Deep GMM's evidence-protocol rows read ``table1_evidence_protocol`` by job name, with
+    each net's status as its label; a net not yet fitted says so."""
+    net = "deepgmm-patches-200-reg1e-08-train1M-nostop"
+    (tmp_path / "deepgmm.json").write_text(json.dumps(
+        {"profile": "full", "dataset": "BSDS300", "table1_evidence_protocol": {
+            net: {"test": 152.9, "test_se": 0.14, "status": "partial (40/100 EM iterations)"}}}))
+    md = scoreboard.scoreboard_markdown(scoreboard.load_results(tmp_path))
+    gmm = next(ln for ln in md.splitlines() if ln.startswith("| BSDS300 GMM (200) test log-likelihood (nats), evidence"))
+    assert "| 152.90 ± 0.14 | partial (40/100 EM iterations) | BSDS300 |" in gmm
+    deep = next(ln for ln in md.splitlines() if "Deep GMM (5, 5, 25)" in ln)
+    assert "not reported by this run (`table1_evidence_protocol.deepgmm-patches-5-5-25-reg1e-08-train1M-nostop.test`)" in deep
+
+
 def test_scoreboard_lookup_dotted_keys():
     res = {"table1": {"Deep GMM (3 layers)": 156.0}, "x.y": 1}
     assert scoreboard.lookup(res, "table1.Deep GMM (3 layers)") == 156.0
