@@ -140,6 +140,9 @@ TABLE: dict[str, dict[str, Setting]] = {
                               "spread 1 of the one active z1–z3 over an azimuth, elevation or light "
                               "batch) in the §6 probe dcign-faces-mirror-moments, with the "
                               "mirror tie and invariance of dcign-faces-mirror-inv"),
+        "variant_steps": Setting(100, 24_000, "ours: steps of each §6 variant the chapter trains itself "
+                                 "(quick: enough to run its code; full: the profile's steps; the "
+                                 "published variants are the 40,000-step jobs)"),
         "wide_enc_channels": Setting((48, 24, 12), (48, 24, 12), "ours: the encoder of the probe "
                                      "dcign-faces-wide, half the paper's 96/48/24 at the reduced "
                                      "64×64 (the reduced jobs: 24/12/12)"),
