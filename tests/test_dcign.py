@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-import trimesh
 
 from genrepro.data import face_model as fm
 from genrepro.data.faces import AZ_VARIED, EL_VARIED, KINDS, LIGHT_VARIED, SHAPE_VARIED, FaceTestSet
@@ -46,16 +45,6 @@ TINY = DCIGNConfig(image_size=32, enc_channels=(4, 4), enc_kernel=3, dec_channel
                    dec_kernels=(3, 3, 5), latent_dim=200)
 
 
-def _tiny_face_model() -> fm.FaceModel:
-    m = trimesh.creation.icosphere(subdivisions=2, radius=0.6)
-    v = np.asarray(m.vertices, np.float32)
-    rng = np.random.default_rng(0)
-    return fm.FaceModel(v, np.asarray(m.faces, np.int64),
-                        (0.03 * rng.standard_normal((5, len(v), 3))).astype(np.float32),
-                        np.full(len(v), 0.7, np.float32),
-                        (0.05 * rng.standard_normal((3, len(v)))).astype(np.float32))
-
-
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
     """One torch thread: these ops are tiny, and on a shared 2-core machine a second thread
@@ -67,8 +56,8 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def face_model() -> fm.FaceModel:
-    return _tiny_face_model()
+def face_model(tiny_face_model) -> fm.FaceModel:
+    return tiny_face_model
 
 
 # --- clamp_latents (§3.1 step 5, §3.2) ---------------------------------------------------

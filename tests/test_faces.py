@@ -15,16 +15,6 @@ from genrepro.data import face_model as fm
 TINY = {"image_size": 16, "test_batches_per_kind": 2, "flat_n": 6, "flat_size": 12}
 
 
-def _tiny_model(k_s: int = 5, k_a: int = 3) -> fm.FaceModel:
-    m = trimesh.creation.icosphere(subdivisions=2, radius=0.6)
-    v = np.asarray(m.vertices, np.float32)
-    rng = np.random.default_rng(0)
-    return fm.FaceModel(v, np.asarray(m.faces, np.int64),
-                        (0.03 * rng.standard_normal((k_s, len(v), 3))).astype(np.float32),
-                        np.full(len(v), 0.7, np.float32),
-                        (0.05 * rng.standard_normal((k_a, len(v)))).astype(np.float32))
-
-
 def _write_bfm(path, n_modes: int = 4, **override):
     m = trimesh.creation.icosphere(subdivisions=1, radius=80_000.0)   # micrometres
     n_v = len(m.vertices)
@@ -187,8 +177,8 @@ def test_loaders_name_the_command(tmp_path):
 # --- batches -----------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def gen():
-    return faces.FaceBatches(_tiny_model(), size=16, split="train", seed=3, supersample=1)
+def gen(tiny_face_model):
+    return faces.FaceBatches(tiny_face_model, size=16, split="train", seed=3, supersample=1)
 
 
 @pytest.mark.parametrize("kind,varied", [(faces.AZ_VARIED, "azimuth"),
@@ -232,13 +222,13 @@ def test_test_identities_disjoint_from_training(gen):
                               test_gen.sample(faces.AZ_VARIED, 0)["azimuth"])
 
 
-def test_flat_faces(tmp_path):
-    out = faces.flat_faces(7, seed=1, size=12, model=_tiny_model(), chunk=4)
+def test_flat_faces(tmp_path, tiny_face_model):
+    out = faces.flat_faces(7, seed=1, size=12, model=tiny_face_model, chunk=4)
     assert out["images"].shape == (7, 12, 12) and out["images"].dtype == np.uint8
     assert out["shape_coef"].shape == (7, 5) and out["images"].max() > 0
-    again = faces.flat_faces(7, seed=1, size=12, model=_tiny_model(), chunk=4)
+    again = faces.flat_faces(7, seed=1, size=12, model=tiny_face_model, chunk=4)
     assert np.array_equal(out["images"], again["images"])
-    other_chunks = faces.flat_faces(7, seed=1, size=12, model=_tiny_model(), chunk=3)
+    other_chunks = faces.flat_faces(7, seed=1, size=12, model=tiny_face_model, chunk=3)
     assert np.array_equal(out["images"], other_chunks["images"])
 
 

@@ -481,7 +481,8 @@ def test_the_wide_job_is_dcign_faces_at_the_profile_widths_and_nothing_else():
     assert out[0].shape == (2, 1, 64, 64)
 
 
-def test_face_light_probe_renders_its_batches_and_monitor_with_the_light_turning_with_the_face(monkeypatch):
+def test_face_light_probe_renders_its_batches_and_monitor_with_the_light_turning_with_the_face(monkeypatch,
+                                                                                               tiny_face_model):
     """``dcign-faces-mirror-inv-facelight``: the mirror-inv recipe on face-frame light. Its
     source, monitor batches and settings name the frame; every other faces job's settings
     carry no such key (their tags stand), and the probe's tag differs from mirror-inv's."""
@@ -492,19 +493,12 @@ def test_face_light_probe_renders_its_batches_and_monitor_with_the_light_turning
     assert probe.data_spec() == {**base.data_spec(), "light_frame": "face"}
     assert all("light_frame" not in DCIGNJob(n).data_spec() for n in RUNS if n not in JOB_DATA)
     assert probe.tag() != base.tag()
-    import numpy as np
-    import trimesh
-
-    from genrepro.data import face_model as fm
     from genrepro.data import faces
 
-    m = trimesh.creation.icosphere(subdivisions=2, radius=0.6)
-    v, rng = np.asarray(m.vertices, np.float32), np.random.default_rng(0)
-    tiny = fm.FaceModel(v, np.asarray(m.faces, np.int64), (0.03 * rng.standard_normal((5, len(v), 3))).astype(np.float32),
-                        np.full(len(v), 0.7, np.float32), (0.05 * rng.standard_normal((3, len(v)))).astype(np.float32))
-    monkeypatch.setattr(faces, "load_face_model", lambda *a, **k: tiny)
+    monkeypatch.setattr(faces, "load_face_model", lambda *a, **k: tiny_face_model)
     cpu = torch.device("cpu")
-    assert probe.source(cpu).settings()["light_frame"] == "face" and probe.source(cpu).faces.light_frame == "face"
+    src = probe.source(cpu)
+    assert src.settings()["light_frame"] == "face" and src.faces.light_frame == "face"
     assert "light_frame" not in base.source(cpu).settings()
     seen = {job.name: job.monitor(cpu).keywords["batches"][faces.AZ_VARIED][0] for job in (probe, base)}
     b_probe, b_base = seen[probe.name], seen[base.name]

@@ -240,8 +240,7 @@ class DCIGNJob(Job):
         from genrepro.data import faces
 
         cfg, seed = self.model_config(), self.train_config().seed
-        batches = monitor_batches(faces.load_face_model(), cfg.image_size, seed, device,
-                                  light_frame=JOB_DATA.get(self.name, {}).get("light_frame", "camera"))
+        batches = monitor_batches(faces.load_face_model(), cfg.image_size, seed, device, **JOB_DATA.get(self.name, {}))
         return partial(factor_correlations, batches=batches, clamped=self.run_kind != "baseline")
 
     # -- checkpoints -----------------------------------------------------------------------------

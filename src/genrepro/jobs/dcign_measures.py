@@ -176,14 +176,12 @@ def light_in_images(face_model, size: int, azimuths: Any, n_faces: int, step: fl
     from genrepro.data import faces
     from genrepro.dcign import abs_pearson
 
-    if frame not in faces.LIGHT_FRAMES:
-        raise ValueError(f"frame must be one of {', '.join(faces.LIGHT_FRAMES)}, not {frame!r}")
     if n_faces < 1 or not 0 < step <= 90:
         raise ValueError(f"need n_faces >= 1 and 0 < step <= 90, got {n_faces}, {step}")
     lo, hi = faces.LIGHT_AZIMUTH_RANGE
     light = torch.arange(lo, hi + step / 2, step, dtype=torch.float32)
     n = len(light)
-    fb = faces.FaceBatches(face_model, size, split="test", device=device, light_frame=frame)
+    fb = faces.FaceBatches(face_model, size, split="test", device=device, light_frame=frame)   # checks the frame
     ids = [fb.sample(faces.LIGHT_VARIED, i) for i in range(n_faces)]
     out = []
     for az in azimuths:
