@@ -543,6 +543,56 @@ def test_light_in_images_measures_the_renders_change_with_the_light_by_pose(face
         light_in_images(face_model, 24, (0,), 0)
 
 
+class _SweepOracle(torch.nn.Module):
+    """A stand-in DC-IGN for ``azimuth_sweep_reach``: it remembers each face's reference sweep (the
+    one call with many views, in azimuth order) and gives z1 = ``curve(azimuth)``, z2 = the face's
+    number; it decodes a code to that face's reference view whose z1 is nearest."""
+
+    def __init__(self, curve):
+        super().__init__()
+        from types import SimpleNamespace
+        self.cfg, self.curve, self.refs = SimpleNamespace(image_size=24, latent_dim=4), curve, []
+        self.w = torch.nn.Parameter(torch.zeros(1))
+
+    def _z1(self, n: int) -> torch.Tensor:
+        return self.curve(torch.linspace(-90.0, 90.0, n))
+
+    def encode(self, x):
+        mu = torch.zeros(len(x), 4)
+        if len(x) > 1:
+            self.refs.append(x.clone())
+            mu[:, 0], mu[:, 1] = self._z1(len(x)), len(self.refs) - 1
+        else:
+            for f, r in enumerate(self.refs):
+                d = (r - x).flatten(1).pow(2).sum(1)
+                if float(d.min()) == 0:
+                    mu[0, 0], mu[0, 1] = self._z1(len(r))[int(d.argmin())], f
+        return mu, mu
+
+    def decode(self, z):
+        return torch.stack([self.refs[int(row[1])][int((self._z1(len(self.refs[0])) - row[0]).abs().argmin())]
+                            for row in z])
+
+
+def test_azimuth_sweep_reach_tells_a_latent_that_tracks_the_pose_from_one_that_folds_back(face_model):
+    """A z1 rising with the azimuth to ±90° turns the frontal view to near profile; one that peaks
+    at ±45° and falls back (sin 2a) turns it to 45° at most, and its mean z1 says where it folds.
+    Bad arguments are refused."""
+    from genrepro.jobs.dcign_measures import azimuth_sweep_reach
+
+    straight = azimuth_sweep_reach(_SweepOracle(lambda a: a / 30), face_model, 2, step=15)
+    fold = azimuth_sweep_reach(_SweepOracle(lambda a: torch.sin(torch.deg2rad(2 * a))), face_model, 2, step=15)
+    assert straight["azimuths"] == [float(a) for a in range(-90, 91, 15)]
+    assert min(straight["reach"]["figure5"]) <= -75 and max(straight["reach"]["figure5"]) >= 75
+    assert straight["z1"] == sorted(straight["z1"])
+    assert max(abs(a) for a in fold["reach"]["figure5"] + fold["reach"]["stretched"]) <= 45
+    assert fold["z1"][0] == pytest.approx(0, abs=1e-3) and max(fold["z1"]) == pytest.approx(1, abs=1e-3)
+    lo, hi = straight["span_ends"]
+    assert 0 <= lo < hi < len(straight["values"]) and straight["values"] == sorted(straight["values"])
+    with pytest.raises(ValueError, match="n_faces"):
+        azimuth_sweep_reach(_SweepOracle(lambda a: a), face_model, 0)
+
+
 def test_rendered_test_sets_are_the_test_split_as_uint8_batches(face_model):
     """The chapter's test faces for a size with no prepared file: batch i of each kind is the
     "test" split's batch i, stored as uint8 like test_batches_<profile>.npz."""

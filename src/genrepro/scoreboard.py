@@ -69,7 +69,9 @@ ROWS: tuple[Row, ...] = (
           "— (our variant); our goal ≥ 0.9", "kulkarni2015dcign", "dcign",
           f"faces_{run.replace('-', '_')}.latent_correlation.{f}", "", "faces.dataset", ".3f", scale_key=f"scale.{run}")
       for run, label in (("mirror", "mirror tie"), ("mirror-inv", "mirror tie and invariance 1"),
-                         ("mirror-moments", "mirror tie, invariance 1 and moment tie"))
+                         ("mirror-moments", "mirror tie, invariance 1 and moment tie"),
+                         ("mirror-inv-facelight", "mirror tie and invariance 1 on renders whose light turns with the "
+                          "face (its light: relative to the face)"))
       for i, f in ((1, "azimuth"), (2, "elevation"), (3, "light"))),
     Row("Deep Convolutional Inverse Graphics Network", "chairs test reconstruction MSE per pixel",
         "2.7722e-4", "kulkarni2015dcign", "dcign", "chairs.test_mse", "", "chairs.dataset", ".4e",

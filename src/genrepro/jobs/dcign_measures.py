@@ -11,6 +11,8 @@ how well each clamped latent tracks its factor on unseen faces, and where it fal
   images themselves say little of the elevation or the light;
 * :func:`light_in_images` — how much the renders alone change with the light, by pose, for our
   camera-frame light and a light that turns with the face;
+* :func:`azimuth_sweep_reach` — how far Figure 5's z1 sweep turns a face, and z1 against a dense
+  azimuth sweep of the renders (where it stops tracking the pose);
 * :func:`pose_in_identity_latents` / :func:`readout_r2` — how much pose the identity latents carry.
 """
 
@@ -197,6 +199,63 @@ def light_in_images(face_model, size: int, azimuths: Any, n_faces: int, step: fl
         c, f, r = (float(np.mean(v)) for v in zip(*rows))
         out.append({"azimuth": float(az), "change": round(c, 5), "flat": round(f, 3), "pc1_r": round(r, 3)})
     return out
+
+
+def azimuth_sweep_reach(model: DCIGN, face_model, n_faces: int, step: float = 5.0, stretch: float = 2.0,
+                        light_frame: str = "camera", device: torch.device | str = "cpu") -> dict[str, Any]:
+    """How far Figure 5's sweep of z1 turns a face, and why not further (beyond the paper; the DC-IGN
+    issue's "turns an unseen face from one profile to the other"). ``n_faces`` unseen test
+    identities are rendered at the network's size at every azimuth in ``step``-degree steps (elevation
+    0, light 0; the reference views). Each face's frontal view is then decoded with z1 set to values
+    spanning the 2nd to 98th percentile of z1 over the reference views (what Figure 5 shows), and on
+    to ``stretch`` times that span; each decode is matched to the nearest reference view of the same
+    face (mean squared pixel difference), whose azimuth is the one the decode shows. ``light_frame``
+    as :class:`~genrepro.data.faces.FaceBatches`'s (a network trained on face-frame light).
+
+    Returns ``azimuths`` (the reference grid), ``z1`` (the mean z1 of the reference views at each,
+    over faces: a latent that tracked the azimuth throughout would rise monotonically), ``values``
+    and ``reached`` (the median matched azimuth over faces at each value; the first and last value of
+    the inner span are ``span_ends``), and ``reach``: the matched azimuths at the ends of Figure 5's
+    span and of the stretched one."""
+    import numpy as np
+
+    from genrepro.data import faces
+    from genrepro.dcign import decode, encode
+
+    if n_faces < 1 or not 0 < step <= 45 or stretch < 1:
+        raise ValueError(f"need n_faces >= 1, 0 < step <= 45 and stretch >= 1, got {n_faces}, {step}, {stretch}")
+    lo, hi = faces.AZIMUTH_RANGE
+    az = torch.arange(lo, hi + step / 2, step, dtype=torch.float32)
+    n, size = len(az), model.cfg.image_size
+    fb = faces.FaceBatches(face_model, size, split="test", device=device, light_frame=light_frame)
+    refs, z1 = [], []
+    with torch.no_grad():
+        for i in range(n_faces):
+            s = fb.sample(faces.AZ_VARIED, i)
+            im = fb.render(torch.as_tensor(s["shape_coef"][:1]).expand(n, -1),
+                           torch.as_tensor(s["albedo_coef"][:1]).expand(n, -1), az, torch.zeros(n), torch.zeros(n))
+            refs.append(im.to(device))
+            z1.append(encode(model, refs[-1])[:, 0].cpu())
+        z = torch.stack(z1)                                        # (faces, azimuths)
+        q_lo, q_hi = (float(v) for v in z.flatten().quantile(torch.tensor([0.02, 0.98])))
+        mid, half = (q_lo + q_hi) / 2, (q_hi - q_lo) / 2
+        inner = torch.linspace(q_lo, q_hi, 9)
+        outer = torch.linspace(mid - stretch * half, mid + stretch * half, 9 + 8 * int(stretch > 1))
+        values = torch.cat([outer[outer < q_lo - 1e-6], inner, outer[outer > q_hi + 1e-6]])
+        front = int(torch.argmin(az.abs()))
+        matched = []
+        for ref in refs:
+            code = encode(model, ref[front:front + 1]).repeat(len(values), 1)
+            code[:, 0] = values.to(code.device)
+            d = ((decode(model, code)[:, None] - ref[None]) ** 2).flatten(2).mean(-1)   # (values, azimuths)
+            matched.append(az[d.argmin(1).cpu()].numpy())
+    reached = np.median(np.stack(matched), axis=0)
+    i_lo, i_hi = len(outer[outer < q_lo - 1e-6]), len(outer[outer < q_lo - 1e-6]) + len(inner) - 1
+    return {"azimuths": az.tolist(), "z1": [round(float(v), 3) for v in z.mean(0)],
+            "values": [round(float(v), 3) for v in values], "reached": [float(v) for v in reached],
+            "span_ends": [i_lo, i_hi],
+            "reach": {"figure5": [float(reached[i_lo]), float(reached[i_hi])],
+                      "stretched": [float(reached[0]), float(reached[-1])]}}
 
 
 def readout_r2(z: Any, y: Any, fit: Any, ridge: float = 1e-3) -> float:
