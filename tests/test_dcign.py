@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -38,7 +40,9 @@ from genrepro.dcign import (
     other_latents_movement,
     reconstruction_mse,
     sgvb_loss,
+    swapped_code,
 )
+from genrepro.dcign.clamp import active_mask
 
 # 32 px: 32 →(3) 30 → 15 →(3) 13 → 6; decoder 6 → 12 →(3) 10 → 20 →(3) 18 → 36 →(5) 32
 TINY = DCIGNConfig(image_size=32, enc_channels=(4, 4), enc_kernel=3, dec_channels=(4, 4),
@@ -252,9 +256,9 @@ def _strip(history):
     return [{k: v for k, v in h.items() if k != "seconds"} for h in history]
 
 
-@pytest.mark.parametrize("mirror", [0.0, 1.0])
-def test_resume_after_kill_is_bit_identical(face_model, tmp_path, mirror):
-    full = _trainer(face_model, tmp_path / "a", mirror=mirror)
+@pytest.mark.parametrize("mirror, swap", [(0.0, 0.0), (1.0, 0.0), (0.0, 1.0)])
+def test_resume_after_kill_is_bit_identical(face_model, tmp_path, mirror, swap):
+    full = _trainer(face_model, tmp_path / "a", mirror=mirror, swap=swap)
     full.train(progress=False)
 
     class Killed(Exception):
@@ -264,10 +268,10 @@ def test_resume_after_kill_is_bit_identical(face_model, tmp_path, mirror):
         if step == 5:
             raise Killed
 
-    part = _trainer(face_model, tmp_path / "b", mirror=mirror)
+    part = _trainer(face_model, tmp_path / "b", mirror=mirror, swap=swap)
     with pytest.raises(Killed):
         part.train(on_step=kill, progress=False)
-    resumed = _trainer(face_model, tmp_path / "b", mirror=mirror)
+    resumed = _trainer(face_model, tmp_path / "b", mirror=mirror, swap=swap)
     resumed.train(progress=False)
     assert resumed.resumed_from == 4
     for p, q in zip(full.model.parameters(), resumed.model.parameters()):
@@ -364,6 +368,43 @@ def test_moment_tie_measures_level_and_spread_of_one_latent_over_a_batch():
     for bad in (-1.0, float("nan"), True):
         with pytest.raises(ValueError, match="moments must be a finite weight"):
             TrainConfig(moments=bad)
+
+
+def test_swapped_code_takes_the_active_latents_from_the_image_and_the_rest_from_its_neighbour():
+    mu = torch.arange(12.0).reshape(3, 4)
+    out = swapped_code(mu, active_mask([1], 4))
+    assert torch.equal(out[:, 1], mu[:, 1])                                  # its own active latent
+    assert torch.equal(out[:, [0, 2, 3]], mu[[2, 0, 1]][:, [0, 2, 3]])        # the rest: row j − 1's
+    with pytest.raises(ValueError, match="batch >= 2"):
+        swapped_code(mu[:1], active_mask([1], 4))
+    with pytest.raises(ValueError, match="boolean mask of 4 latents"):
+        swapped_code(mu, active_mask([1], 5))
+    for bad in (-1.0, float("inf"), True):
+        with pytest.raises(ValueError, match="swap must be a finite weight"):
+            TrainConfig(swap=bad)
+
+
+def test_swap_tie_sends_the_reconstructions_gradient_to_the_clamped_latents(face_model, tmp_path):
+    """The clamp hands its clamped latents only the invariance pull (0 here), never the bound's
+    gradient, so their rows of the encoder's mean head get none; with the swap tie on they do,
+    through the neighbour's decode. The tie is logged apart from the bound, and off it leaves a
+    checkpoint's settings as they were (a checkpoint written before the field existed resumes)."""
+    batch = FaceSource(face_model, 32, 40, seed=5).batch(0)
+    clamped = ~active_mask(batch.active, TINY.latent_dim)
+    cfg = dataclasses.replace(TINY, enc_channels=(8, 8), dec_channels=(8, 8))   # TINY's decoder starts flat in z
+
+    def mean_head_grad(swap: float) -> tuple[torch.Tensor, dict, Trainer]:
+        tr = Trainer(cfg, TrainConfig(steps=6, swap=swap, invariance=0.0), FaceSource(face_model, 32, 6, seed=0),
+                     tmp_path / f"g{swap}")
+        stats = tr.train_step(batch)
+        return tr.model.mu.bias.grad[clamped], stats, tr
+
+    off, stats_off, plain = mean_head_grad(0.0)
+    on, stats_on, tied = mean_head_grad(1.0)
+    assert torch.count_nonzero(off) == 0 and torch.count_nonzero(on) > 0.9 * on.numel()
+    assert "swap" not in stats_off and stats_on["swap"] > 0
+    assert stats_on["loss"] == pytest.approx(stats_on["bce"] + stats_on["kl"], rel=1e-5)
+    assert "swap" not in plain.settings()["train"] and tied.settings()["train"]["swap"] == 1.0
 
 
 class _ExtrinsicNoise:

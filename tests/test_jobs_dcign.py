@@ -461,6 +461,13 @@ def test_the_mirror_job_is_dcign_faces_plus_the_profile_tie_and_nothing_else():
     assert mom.train_config() == dataclasses.replace(inv.train_config(), moments=weight)
     assert mom.model_config() == plain.model_config() and mom.data_spec() == plain.data_spec()
     assert len({mom.tag(), inv.tag()}) == 2 and "not in the paper" in mom.description
+    # the fifth: mirror-inv plus the swap tie at the profile's swap_tie
+    swap = DCIGNJob("dcign-faces-mirror-inv-swap")
+    weight = profiles.get("dcign", "full").swap_tie
+    assert plain.train_config().swap == inv.train_config().swap == 0.0 < weight
+    assert swap.train_config() == dataclasses.replace(inv.train_config(), swap=weight)
+    assert swap.model_config() == plain.model_config() and swap.data_spec() == plain.data_spec()
+    assert len({swap.tag(), inv.tag(), mom.tag()}) == 3 and "not in the paper" in swap.description
 
 
 def test_the_wide_job_is_dcign_faces_at_the_profile_widths_and_nothing_else():

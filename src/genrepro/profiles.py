@@ -140,6 +140,10 @@ TABLE: dict[str, dict[str, Setting]] = {
                               "spread 1 of the one active z1–z3 over an azimuth, elevation or light "
                               "batch) in the §6 probe dcign-faces-mirror-moments, with the "
                               "mirror tie and invariance of dcign-faces-mirror-inv"),
+        "swap_tie": Setting(1.0, 1.0, "ours, not in the paper: weight of the swap tie (each image of a "
+                            "clamped batch decoded a second time with the clamped latents of its "
+                            "neighbour) in the §6 probe dcign-faces-mirror-inv-swap, with the mirror "
+                            "tie and invariance of dcign-faces-mirror-inv"),
         "variant_steps": Setting(100, 24_000, "ours: steps of each §6 variant the chapter trains itself "
                                  "(quick: enough to run its code; full: the profile's steps; the "
                                  "published variants are the 40,000-step jobs)"),

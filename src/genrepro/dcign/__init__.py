@@ -45,6 +45,7 @@ from genrepro.dcign.train import (
                                      TrainingDiverged,
                                      mirror_tie,
                                      moment_tie,
+                                     swapped_code,
                                      train_dcign,
 )
 
@@ -56,5 +57,5 @@ __all__ = [
     "check_active", "clamp_latents", "decode", "disentanglement", "encode", "face_active",
     "kind_sequence", "kl_divergence", "latent_sweep", "mirror_tie", "moment_tie", "most_varying_latent",
     "novel_view_errors", "other_latents_movement", "reconstruction_mse", "sgvb_loss",
-    "train_dcign",
+    "swapped_code", "train_dcign",
 ]

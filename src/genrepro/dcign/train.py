@@ -29,6 +29,20 @@ batch of kind azimuth, elevation or light, with m and s the mean and standard de
 encoder means over the batch's B images: a level and a gain shared by all faces. It uses the batch
 design only, as the clamp does, no factor values.
 
+Swap tie (``TrainConfig.swap``; **not in the paper**, off by default and in the paper's settings).
+The clamp decodes every image of a batch from the batch *mean* of its clamped latents, and in the
+backward pass those latents get the invariance pull only, never the reconstruction's gradient. So
+nothing asks one image's own clamped latents to be enough: the identity latents of a face seen at
+one pose may carry that pose (the chapter reads the azimuth back from z4…z200 of unseen faces with
+R² ≈ 0.9), and a face's z1–z3 may sit at a level of its own. Figure 5 decodes exactly what training
+never shows: one image's code with one latent moved. With ``swap`` = w > 0, every clamped batch is
+decoded a second time, each image ``x_j`` from its own active latents and the clamped latents of
+its neighbour ``x_{j−1}`` in the batch (:func:`swapped_code`, on the encoder means, no sampling), and
+the loss gains ``w · BCE(decode(swap), x)``. The clamped latents describe what the batch shares (the
+face in an azimuth batch, the pose in an identity batch), so any one image's copy must do; the
+reconstruction's gradient now reaches them. It costs one more decoder pass and uses the batch design
+only, no factor values.
+
 Checkpoints (``last.pt``, written atomically every ``checkpoint_every`` steps and at the
 end) hold the weights, the Adam state, the noise generator's state, the step and the
 history, plus every setting; a run resumed from one is bit-identical on the CPU to an
@@ -48,21 +62,23 @@ from pathlib import Path
 from typing import Protocol
 
 import torch
+import torch.nn.functional as F
 
 from genrepro import progress as prog
 from genrepro.data.prep import atomic_file
 from genrepro.dcign.batches import EXTRINSIC, Batch
+from genrepro.dcign.clamp import active_mask
 from genrepro.dcign.model import DCIGN, DCIGNConfig, sgvb_loss
 from genrepro.gan.train import TrainingDiverged
 
 __all__ = ["MIRROR_SIGNS", "BatchSource", "TrainConfig", "Trainer", "TrainingDiverged", "mirror_tie",
-           "moment_tie", "train_dcign"]
+           "moment_tie", "swapped_code", "train_dcign"]
 
 # z1 azimuth and z3 light azimuth change sign under a horizontal flip; z2 elevation does not
 MIRROR_SIGNS: tuple[float, ...] = (-1.0, 1.0, -1.0)
 # TrainConfig fields added after networks were published, with the value that takes the old code
 # path: at that value they stay out of a checkpoint's settings, so older checkpoints still resume.
-_LATE_FIELDS: dict[str, float] = {"moments": 0.0}
+_LATE_FIELDS: dict[str, float] = {"moments": 0.0, "swap": 0.0}
 
 
 class BatchSource(Protocol):
@@ -90,9 +106,10 @@ class TrainConfig:
     channels_last: bool = False   # channels-last memory format (CUDA only)
     mirror: float = 0.0           # weight of the mirror tie on z1–z3 (ours, not the paper's; 0 = off)
     moments: float = 0.0          # weight of the moment tie on the active z1–z3 (ours; 0 = off)
+    swap: float = 0.0             # weight of the swap tie: clamped latents from a neighbour (ours; 0 = off)
 
     def __post_init__(self) -> None:
-        for name, tie in (("mirror", "mirror tie"), ("moments", "moment tie")):
+        for name, tie in (("mirror", "mirror tie"), ("moments", "moment tie"), ("swap", "swap tie")):
             v = getattr(self, name)
             if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
                 raise ValueError(f"{name} must be a finite weight >= 0 (0 turns the {tie} off), got {v!r}")
@@ -143,6 +160,19 @@ def moment_tie(z: torch.Tensor) -> torch.Tensor:
     if z.dim() != 1 or z.shape[0] < 2:
         raise ValueError(f"moment_tie needs one latent over a batch of >= 2 images, got shape {tuple(z.shape)}")
     return z.shape[0] * (z.mean().square() + (z.var(unbiased=False) + 1e-12).sqrt().sub(1).square())
+
+
+def swapped_code(mu: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
+    """Each image's active latents with every other latent taken from its neighbour in the batch:
+    ``out[j] = where(active, mu[j], mu[j − 1])`` (row 0 takes row ``B − 1``'s), the swap tie's code
+    (see the module docstring). ``active``: a boolean ``(latents,)`` mask.
+
+    Raises ``ValueError`` for a ``mu`` that is not ``(batch >= 2, latents)`` or a mask of another length."""
+    if mu.dim() != 2 or mu.shape[0] < 2:
+        raise ValueError(f"swapped_code needs (batch >= 2, latents) encodings, got shape {tuple(mu.shape)}")
+    if active.shape != (mu.shape[1],) or active.dtype != torch.bool:
+        raise ValueError(f"active must be a boolean mask of {mu.shape[1]} latents, got {active.dtype} {tuple(active.shape)}")
+    return torch.where(active, mu, mu.roll(1, 0))
 
 
 def _jsonable(d: dict) -> dict:
@@ -231,14 +261,19 @@ class Trainer:
             x = x.contiguous(memory_format=torch.channels_last)
         active = batch.active if self.tcfg.clamp else None
         self.model.train()
-        tie = None
+        tie = swap_logits = None
+        swap = self.tcfg.swap > 0 and active is not None
         with self._autocast():
-            if self.tcfg.mirror > 0:   # one encoder pass over the batch and its mirror
+            if self.tcfg.mirror > 0 or swap:   # the mirror: one encoder pass over the batch and its mirror
                 b = x.shape[0]
-                mu_all, lv_all = self.model.encode(torch.cat([x, x.flip(-1)]))
-                tie = mirror_tie(mu_all[:b], mu_all[b:])
+                mu_all, lv_all = self.model.encode(torch.cat([x, x.flip(-1)]) if self.tcfg.mirror > 0 else x)
+                if self.tcfg.mirror > 0:
+                    tie = mirror_tie(mu_all[:b], mu_all[b:])
                 logits, mu, logvar = self.model.from_encoding(mu_all[:b], lv_all[:b], active, self.tcfg.invariance,
                                                               generator=self.gen)
+                if swap:
+                    swap_logits = self.model.decode_logits(
+                        swapped_code(mu_all[:b], active_mask(active, mu.shape[1], mu.device)))
             else:
                 logits, mu, logvar = self.model(x, active, self.tcfg.invariance, generator=self.gen)
         loss, bce, kl = sgvb_loss(logits, x, mu, logvar)
@@ -246,6 +281,10 @@ class Trainer:
         if tie is not None:
             loss = loss + self.tcfg.mirror * tie
             parts["mirror"] = tie.detach()
+        if swap_logits is not None:
+            st = F.binary_cross_entropy_with_logits(swap_logits.float(), x, reduction="sum")
+            loss = loss + self.tcfg.swap * st
+            parts["swap"] = st.detach()
         if self.tcfg.moments > 0 and active is not None and batch.kind in EXTRINSIC:
             mt = moment_tie(mu[:, EXTRINSIC[batch.kind]].float())
             loss = loss + self.tcfg.moments * mt
@@ -272,7 +311,7 @@ class Trainer:
 
     def _flush(self, seconds: float) -> dict:
         a, n = self._acc, self._acc.get("n", 1.0)
-        keys = ("loss", "bce", "kl") + tuple(k for k in ("mirror", "moments") if k in a)
+        keys = ("loss", "bce", "kl") + tuple(k for k in ("mirror", "moments", "swap") if k in a)
         rec = {"step": self.step, **{k: a.get(k, 0.0) / n for k in keys},
                "kinds": {k[2:]: int(v) for k, v in a.items() if k.startswith("n_")},
                "seconds": seconds}

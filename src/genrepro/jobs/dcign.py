@@ -28,6 +28,11 @@ The CPU-trainable reduction (:meth:`~genrepro.dcign.DCIGNConfig.reduced`: 64×64
   where the networks read the light worst; in the face frame along one direction at every pose
   (≈ 0.94), at the price of smaller changes and some flat steps near profile. The light factor is
   then the light's azimuth relative to the face, and its test faces are rendered the same way.
+* ``dcign-faces-mirror-inv-swap`` — ``dcign-faces-mirror-inv`` plus our swap tie (``TrainConfig.swap``,
+  the profile's ``swap_tie``): every clamped batch is decoded a second time with each image's
+  clamped latents taken from its neighbour, so one image's own code must carry what the batch
+  shares. Against the pose the identity latents carry (R² ≈ 0.9 from z4…z200) and the azimuth
+  latent that folds back near profile, which keep Figure 5's sweep from turning a face to profile.
 
 The paper's own 150×150 network (``init_network2_150_mv``, :meth:`DCIGNConfig.full`), GPU jobs:
 ``dcign-faces-150`` (24,000 steps), ``dcign-baseline-150``, ``dcign-chairs-150`` (10,000).
@@ -114,6 +119,9 @@ RUNS = {   # job name -> (TrainConfig run, data, scale, description)
                                          "DC-IGN (clamped) plus our mirror tie and a 100× invariance, on faces "
                                          "whose light turns with the face (our renderer: camera frame; a probe, "
                                          "not in the paper), reduced 64×64 (CPU), §3.2/§4.1"),
+    "dcign-faces-mirror-inv-swap": ("dcign", "faces", "reduced",
+                                    "DC-IGN (clamped) on rendered faces plus our mirror tie, a 100× invariance "
+                                    "and our swap tie (not in the paper), reduced 64×64 (CPU), §3.2/§4.1"),
 }
 # The reduction's schedule (our choice, sized for ≈ 2 h a network on this 2-core CPU; the
 # 150×150 jobs take the full profile's 24,000 / 24,000 / 10,000 steps).
@@ -134,6 +142,9 @@ JOB_TRAIN["dcign-faces-mirror-inv10"] = {**JOB_TRAIN["dcign-faces-mirror"],
 # (``TrainConfig.moments``, ours): one level and one gain of z1–z3 for every face.
 JOB_TRAIN["dcign-faces-mirror-moments"] = {**JOB_TRAIN["dcign-faces-mirror-inv"], "moments": float(_FULL.moment_tie)}
 JOB_TRAIN["dcign-faces-mirror-inv-facelight"] = dict(JOB_TRAIN["dcign-faces-mirror-inv"])
+# ``dcign-faces-mirror-inv-swap`` adds to the mirror-inv job the profile's ``swap_tie`` (ours): the
+# clamped latents of one image must reconstruct its neighbour in the batch.
+JOB_TRAIN["dcign-faces-mirror-inv-swap"] = {**JOB_TRAIN["dcign-faces-mirror-inv"], "swap": float(_FULL.swap_tie)}
 # Data overrides of single jobs (``FaceSource`` arguments): the light probe's face-frame light.
 JOB_DATA = {"dcign-faces-mirror-inv-facelight": {"light_frame": "face"}}
 # Network overrides of single jobs: the paper's recipe at half the paper's widths (the profile's
