@@ -159,6 +159,14 @@ def within_r_by_pose(model: DCIGN, batches: list, kind: str,
     return out
 
 
+def _one_face(fb, s: dict, azimuth: torch.Tensor, elevation: torch.Tensor, light: torch.Tensor) -> torch.Tensor:
+    """Renders of the first identity of ``fb.sample`` output ``s`` under per-view factors (degrees,
+    tensors of one length): one face swept over a factor."""
+    n = len(azimuth)
+    return fb.render(torch.as_tensor(s["shape_coef"][:1]).expand(n, -1),
+                     torch.as_tensor(s["albedo_coef"][:1]).expand(n, -1), azimuth, elevation, light)
+
+
 def light_in_images(face_model, size: int, azimuths: Any, n_faces: int, step: float = 5.0, frame: str = "camera",
                     device: torch.device | str = "cpu") -> list[dict[str, Any]]:
     """How much the renders themselves say of the light, by pose (beyond the paper; the
@@ -189,9 +197,7 @@ def light_in_images(face_model, size: int, azimuths: Any, n_faces: int, step: fl
     for az in azimuths:
         rows = []
         for s in ids:
-            im = fb.render(torch.as_tensor(s["shape_coef"][:1]).expand(n, -1),
-                           torch.as_tensor(s["albedo_coef"][:1]).expand(n, -1), torch.full((n,), float(az)),
-                           torch.zeros(n), light)[:, 0].cpu().double().numpy()
+            im = _one_face(fb, s, torch.full((n,), float(az)), torch.zeros(n), light)[:, 0].cpu().double().numpy()
             d = np.abs(np.diff(im, axis=0)).mean(axis=(1, 2))
             x = im.reshape(n, -1) - im.reshape(n, -1).mean(0)
             pc1 = np.linalg.svd(x, full_matrices=False)[0][:, 0]
@@ -232,16 +238,15 @@ def azimuth_sweep_reach(model: DCIGN, face_model, n_faces: int, step: float = 5.
     with torch.no_grad():
         for i in range(n_faces):
             s = fb.sample(faces.AZ_VARIED, i)
-            im = fb.render(torch.as_tensor(s["shape_coef"][:1]).expand(n, -1),
-                           torch.as_tensor(s["albedo_coef"][:1]).expand(n, -1), az, torch.zeros(n), torch.zeros(n))
-            refs.append(im.to(device))
+            refs.append(_one_face(fb, s, az, torch.zeros(n), torch.zeros(n)).to(device))
             z1.append(encode(model, refs[-1])[:, 0].cpu())
         z = torch.stack(z1)                                        # (faces, azimuths)
         q_lo, q_hi = (float(v) for v in z.flatten().quantile(torch.tensor([0.02, 0.98])))
         mid, half = (q_lo + q_hi) / 2, (q_hi - q_lo) / 2
         inner = torch.linspace(q_lo, q_hi, 9)
         outer = torch.linspace(mid - stretch * half, mid + stretch * half, 9 + 8 * int(stretch > 1))
-        values = torch.cat([outer[outer < q_lo - 1e-6], inner, outer[outer > q_hi + 1e-6]])
+        below, above = outer[outer < q_lo - 1e-6], outer[outer > q_hi + 1e-6]
+        values = torch.cat([below, inner, above])
         front = int(torch.argmin(az.abs()))
         matched = []
         for ref in refs:
@@ -250,7 +255,7 @@ def azimuth_sweep_reach(model: DCIGN, face_model, n_faces: int, step: float = 5.
             d = ((decode(model, code)[:, None] - ref[None]) ** 2).flatten(2).mean(-1)   # (values, azimuths)
             matched.append(az[d.argmin(1).cpu()].numpy())
     reached = np.median(np.stack(matched), axis=0)
-    i_lo, i_hi = len(outer[outer < q_lo - 1e-6]), len(outer[outer < q_lo - 1e-6]) + len(inner) - 1
+    i_lo, i_hi = len(below), len(below) + len(inner) - 1
     return {"azimuths": az.tolist(), "z1": [round(float(v), 3) for v in z.mean(0)],
             "values": [round(float(v), 3) for v in values], "reached": [float(v) for v in reached],
             "span_ends": [i_lo, i_hi],
