@@ -493,12 +493,13 @@ def test_face_light_probe_renders_its_batches_and_monitor_with_the_light_turning
     """``dcign-faces-mirror-inv-facelight``: the mirror-inv recipe on face-frame light. Its
     source, monitor batches and settings name the frame; every other faces job's settings
     carry no such key (their tags stand), and the probe's tag differs from mirror-inv's."""
-    from genrepro.jobs.dcign import JOB_DATA, JOB_TRAIN, RUNS
+    from genrepro.jobs.dcign import JOB_DATA, JOB_TRAIN, RUNS, light_frame
 
     probe, base = DCIGNJob("dcign-faces-mirror-inv-facelight"), DCIGNJob("dcign-faces-mirror-inv")
     assert JOB_TRAIN[probe.name] == JOB_TRAIN[base.name] and probe.train_config() == base.train_config()
     assert probe.data_spec() == {**base.data_spec(), "light_frame": "face"}
     assert all("light_frame" not in DCIGNJob(n).data_spec() for n in RUNS if n not in JOB_DATA)
+    assert light_frame(probe.name) == "face" and {light_frame(n) for n in RUNS if n not in JOB_DATA} == {"camera"}
     assert probe.tag() != base.tag()
     from genrepro.data import faces
 

@@ -147,6 +147,13 @@ JOB_TRAIN["dcign-faces-mirror-inv-facelight"] = dict(JOB_TRAIN["dcign-faces-mirr
 JOB_TRAIN["dcign-faces-mirror-inv-swap"] = {**JOB_TRAIN["dcign-faces-mirror-inv"], "swap": float(_FULL.swap_tie)}
 # Data overrides of single jobs (``FaceSource`` arguments): the light probe's face-frame light.
 JOB_DATA = {"dcign-faces-mirror-inv-facelight": {"light_frame": "face"}}
+
+
+def light_frame(job: str) -> str:
+    """The frame of job ``job``'s light factor: ``"face"`` where :data:`JOB_DATA` turns the light
+    with the face, else ``"camera"`` (the renderer's default, :class:`~genrepro.data.faces.FaceBatches`)."""
+    return JOB_DATA.get(job, {}).get("light_frame", "camera")
+
 # Network overrides of single jobs: the paper's recipe at half the paper's widths (the profile's
 # ``wide_enc_channels`` / ``wide_dec_channels``), against the blur of the reduced widths (#14 e).
 JOB_MODEL = {"dcign-faces-wide": replace(DCIGNConfig.reduced(), enc_channels=tuple(_FULL.wide_enc_channels),
@@ -453,4 +460,4 @@ def jobs() -> list[DCIGNJob]:
 
 
 __all__ = ["CUDA_SPEED", "DCIGNJob", "JOB_DATA", "JOB_MODEL", "JOB_TRAIN", "REDUCED_STEPS", "RUNS", "SharedBatches", "cuda_speed", "jobs",
-           "monitor_batches"]
+           "light_frame", "monitor_batches"]
