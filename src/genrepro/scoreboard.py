@@ -71,7 +71,8 @@ ROWS: tuple[Row, ...] = (
       for run, label in (("mirror", "mirror tie"), ("mirror-inv", "mirror tie and invariance 1"),
                          ("mirror-moments", "mirror tie, invariance 1 and moment tie"),
                          ("mirror-inv-facelight", "mirror tie and invariance 1 on renders whose light turns with the "
-                          "face (its light: relative to the face)"))
+                          "face (its light: relative to the face)"),
+                         ("mirror-inv-swap", "mirror tie, invariance 1 and swap tie"))
       for i, f in ((1, "azimuth"), (2, "elevation"), (3, "light"))),
     Row("Deep Convolutional Inverse Graphics Network", "chairs test reconstruction MSE per pixel",
         "2.7722e-4", "kulkarni2015dcign", "dcign", "chairs.test_mse", "", "chairs.dataset", ".4e",
