@@ -468,6 +468,11 @@ def test_the_mirror_job_is_dcign_faces_plus_the_profile_tie_and_nothing_else():
     assert swap.train_config() == dataclasses.replace(inv.train_config(), swap=weight)
     assert swap.model_config() == plain.model_config() and swap.data_spec() == plain.data_spec()
     assert len({swap.tag(), inv.tag(), mom.tag()}) == 3 and "not in the paper" in swap.description
+    # the sixth: the swap job on the face-light probe's renders (its training is swap's, its data the probe's)
+    both, light = DCIGNJob("dcign-faces-mirror-inv-swap-facelight"), DCIGNJob("dcign-faces-mirror-inv-facelight")
+    assert both.train_config() == swap.train_config() and both.model_config() == swap.model_config()
+    assert both.data_spec() == light.data_spec() == {**swap.data_spec(), "light_frame": "face"}
+    assert len({both.tag(), swap.tag(), light.tag()}) == 3 and "not in the paper" in both.description
 
 
 def test_the_wide_job_is_dcign_faces_at_the_profile_widths_and_nothing_else():
