@@ -516,3 +516,123 @@ def test_face_light_probe_renders_its_batches_and_monitor_with_the_light_turning
     seen = {job.name: job.monitor(cpu).keywords["batches"][faces.AZ_VARIED][0] for job in (probe, base)}
     b_probe, b_base = seen[probe.name], seen[base.name]
     assert torch.equal(b_probe.azimuth, b_base.azimuth) and not torch.equal(b_probe.images, b_base.images)
+
+
+def test_measure_prints_the_chapter_r_of_a_published_faces_job_in_its_light_frame(tmp_path, monkeypatch, capsys,
+                                                                                   tiny_face_model):
+    """``python -m genrepro.train NAME --measure``: the published network's |r| of z1–z3 on unseen
+    faces rendered at its size and in its job's light frame; clear errors for a job that is not a
+    faces job, one that is not published, and too few faces."""
+    from genrepro import train
+    from genrepro.data import faces
+    from genrepro.jobs import base
+    from genrepro.jobs.dcign_measures import factor_correlations, measure_published, rendered_test_sets
+
+    root = tmp_path / "published"
+    monkeypatch.setattr(base, "published_root", lambda: root)
+    monkeypatch.setattr(faces, "load_face_model", lambda *a, **k: tiny_face_model)
+    for name in ("dcign-faces", "dcign-faces-mirror-inv-swap-facelight"):
+        job = tiny_job(name)
+        job.run(StepBudget(3), CPU, progress=False)
+        write_published(job, CPU, f"python -m genrepro.train {name}", root=root, log=lambda s: None)
+    assert train.main(["dcign-faces", "--measure", "--faces", "3", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "partial: 3/7 steps" in out and "3 unseen test faces per factor, light frame 'camera'" in out
+    m = measure_published("dcign-faces", 3)
+    for f, z in (("azimuth", "z1"), ("elevation", "z2"), ("light", "z3")):
+        assert m["latent"][f] == int(z[1]) - 1
+        assert f"{f:<9}  {z}      {m['abs_r'][f]:.3f}" in out
+    # the face-light job is measured on test faces rendered with the light turning with the face
+    face = measure_published("dcign-faces-mirror-inv-swap-facelight", 3)
+    model, _ = published.load("dcign-faces-mirror-inv-swap-facelight", root=root)
+    t = rendered_test_sets(tiny_face_model, 32, 3, light_frame="face")
+    direct = factor_correlations(model, {k: [t[k].batch(i, "cpu") for i in range(3)] for k in t if k != faces.SHAPE_VARIED})
+    assert face["light_frame"] == "face" and face["abs_r"] == direct["abs_r"]
+    # bad input
+    assert train.main(["dcign-chairs", "--measure"]) == 2
+    assert "--measure takes DC-IGN faces jobs" in capsys.readouterr().err
+    assert train.main(["dcign-baseline", "--measure"]) == 1
+    assert "dcign-baseline is not published" in capsys.readouterr().err
+    assert train.main(["dcign-faces", "--measure", "--faces", "1"]) == 1
+    assert "--faces must be at least 2" in capsys.readouterr().err
+
+
+class StepsNoiseSource(NoiseSource):
+    """:class:`NoiseSource` whose settings name the schedule's length, as the faces source's do."""
+
+    def __init__(self, size: int, steps: int):
+        super().__init__(size)
+        self.steps = steps
+
+    def settings(self) -> dict:
+        return {**super().settings(), "steps": self.steps}
+
+
+def test_an_extension_goes_on_from_its_parents_complete_checkpoint_as_one_longer_run(tmp_path, monkeypatch):
+    """``dcign-faces-mirror-inv-swap-facelight-80k``: the parent's complete checkpoint, trained on
+    for the longer schedule, ends bit-identical to one run of the longer schedule; refused with the
+    fix while the parent is incomplete or when anything but the schedule's length differs."""
+    from genrepro.jobs.dcign import JOB_EXTENDS, JOB_TRAIN
+
+    ext_name = "dcign-faces-mirror-inv-swap-facelight-80k"
+    parent_name = JOB_EXTENDS[ext_name]
+    assert JOB_TRAIN[ext_name] == {**JOB_TRAIN[parent_name], "steps": 80_000}
+    real = DCIGNJob(ext_name)
+    assert real.parent.name == parent_name and real.data_spec() == real.parent.data_spec()
+    assert real.train_config() == dataclasses.replace(real.parent.train_config(), steps=80_000)
+
+    def tiny(name, steps, parent=None, **train):
+        return DCIGNJob(name, cfg=TINY, train={**TRAIN, "steps": steps, **train}, parent=parent,
+                        source=lambda job, device: StepsNoiseSource(32, job.train_config().steps))
+
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "straight"))
+    straight = tiny(parent_name, 10)
+    assert straight.run(Budget(1e9), CPU, progress=False).complete
+    reference = _final(straight)
+
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "extended"))
+    parent = tiny(parent_name, 6)   # a multiple of the log interval (2), as 40,000 is of 1,000
+    ext = tiny(ext_name, 10, parent=parent)
+    parent.run(StepBudget(4), CPU, progress=False)
+    with pytest.raises(RuntimeError, match="at step 4 of 6 here.*to completion"):
+        ext.run(Budget(1e9), CPU, progress=False)
+    assert ext.checkpoint() is None
+    assert parent.run(Budget(1e9), CPU, progress=False).complete
+    assert ext.run(StepBudget(8), CPU, progress=False).done == 8    # from 6, cut, then resumed from its own
+    assert ext.run(Budget(1e9), CPU, progress=False).complete
+    _same_run(_final(ext), reference)
+    assert _final(parent)["step"] == 6   # the parent is left as it was
+
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "other-lr"))
+    other = tiny(parent_name, 6, lr=1e-3)
+    other.run(Budget(1e9), CPU, progress=False)
+    bad = tiny(ext_name, 10, parent=other)
+    with pytest.raises(ValueError, match=r"differ in train\.lr"):
+        bad.run(Budget(1e9), CPU, progress=False)
+    assert bad.checkpoint() is None
+
+
+def test_an_extension_without_its_parents_checkpoint_is_reported_and_the_other_jobs_still_run(
+        tmp_path, monkeypatch, capsys):
+    """``python -m genrepro.train``: a job that cannot start (here the 80k extension on a machine
+    without its parent's complete checkpoint) is an error line naming the fix, not a traceback; the
+    jobs after it still run, and the call exits 1."""
+    from genrepro import train
+
+    monkeypatch.setattr("genrepro.jobs.base.published_root", lambda: tmp_path / "published")
+    ran, real_run = [], DCIGNJob.run
+
+    def run(self, budget, device, progress=True):
+        if self.parent is None:   # any other job: noted, nothing trained
+            ran.append(self.name)
+            return self.status()
+        return real_run(self, budget, device, progress)
+
+    monkeypatch.setattr(DCIGNJob, "run", run)
+    rc = train.main(["dcign-faces-mirror-inv-swap-facelight-80k", "dcign-chairs", "--budget-min", "1", "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert rc == 1 and ran == ["dcign-chairs"]
+    assert "error: dcign-faces-mirror-inv-swap-facelight-80k: " in err and "has no checkpoint here" in err
+    assert "python -m genrepro.train dcign-faces-mirror-inv-swap-facelight` to completion" in err
+    assert not DCIGNJob("dcign-faces-mirror-inv-swap-facelight-80k").last_path.exists()
+

@@ -72,7 +72,9 @@ ROWS: tuple[Row, ...] = (
                          ("mirror-moments", "mirror tie, invariance 1 and moment tie"),
                          ("mirror-inv-facelight", "mirror tie and invariance 1 on renders whose light turns with the "
                           "face (its light: relative to the face)"),
-                         ("mirror-inv-swap", "mirror tie, invariance 1 and swap tie"))
+                         ("mirror-inv-swap", "mirror tie, invariance 1 and swap tie"),
+                         ("mirror-inv-swap-facelight", "mirror tie, invariance 1 and swap tie on renders whose light "
+                          "turns with the face (its light: relative to the face)"))
       for i, f in ((1, "azimuth"), (2, "elevation"), (3, "light"))),
     Row("Deep Convolutional Inverse Graphics Network", "chairs test reconstruction MSE per pixel",
         "2.7722e-4", "kulkarni2015dcign", "dcign", "chairs.test_mse", "", "chairs.dataset", ".4e",

@@ -6,6 +6,7 @@
     python -m genrepro.train --pending [--budget-min M]  # unfinished jobs in priority order
     python -m genrepro.train NAME --accept-published WHY # an older publication counts (say why)
     python -m genrepro.train NAME --record-only          # a complete Deep GMM net: keep its record only
+    python -m genrepro.train NAME --measure [--faces N]  # a published DC-IGN faces net: its test |r|
 
 A job runs the full profile's settings; each call trains until the job is done or the budget
 ends, and leaves a checkpoint that the next call resumes bit-identically (same device and
@@ -75,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--accept-published", metavar="WHY",
                     help="declare that each named job's publication, made under an older settings tag, is "
                          "what the job would train today, and say why (results/published/equivalent_tags.json)")
+    ap.add_argument("--measure", action="store_true",
+                    help="print the test |r| of z1–z3 of the named published DC-IGN faces jobs (the chapter's "
+                         "measure, on unseen faces rendered at the network's size and light frame)")
+    ap.add_argument("--faces", type=int, default=50, help="with --measure: unseen test faces per factor")
     args = ap.parse_args(argv)
     if args.list:
         print(list_jobs())
@@ -98,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
                      and (device.type == "cuda" or not j.gpu_only)]
     if args.record_only:
         return _record_only(selected)
+    if args.measure:
+        return _measure(selected, args.faces, device)
     if args.accept_published is not None:
         for job in selected:
             try:
@@ -120,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GENREPRO_PROGRESS", "bar")
     print(f"{len(selected)} job(s) on {device_name(device)}, budget {args.budget_min:g} min; "
           f"checkpoints under {paths.display(paths.artifacts_dir() / 'jobs')}", flush=True)
+    failed = []
     for job in selected:
         if budget.spent():
             print(f"{job.name}: not run (budget spent)", flush=True)
@@ -133,9 +141,48 @@ def main(argv: list[str] | None = None) -> int:
                   f"(results/published/{job.name}); not retraining it (--force does)", flush=True)
             continue
         t = time.perf_counter()
-        after = job.run(budget, device)
+        try:
+            after = job.run(budget, device)
+        except (RuntimeError, ValueError) as e:   # e.g. an extension whose parent is not complete here
+            print(f"error: {job.name}: {e}", file=sys.stderr, flush=True)
+            failed.append(job.name)
+            continue
         print(f"{job.name}: {before.state} → {after.state} in {(time.perf_counter() - t) / 60:.1f} min"
               + ("" if after.complete else "; run it again to resume"), flush=True)
+    if failed:
+        print(f"error: not run: {', '.join(failed)} (see above); the other jobs ran", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _measure(selected: list[jobs.Job], n_faces: int, device: torch.device) -> int:
+    """``--measure``: the published network of each named DC-IGN faces job, measured as the chapter
+    measures it (:func:`genrepro.jobs.dcign_measures.measure_published`)."""
+    from genrepro import published
+    from genrepro.jobs.dcign_measures import measure_published
+
+    from genrepro.jobs.dcign import RUNS
+
+    faces_jobs = [n for n, spec in RUNS.items() if spec[1] == "faces"]
+    for job in selected:
+        if job.name not in faces_jobs:
+            print(f"error: --measure takes DC-IGN faces jobs; {job.name} is not one (known: {', '.join(faces_jobs)})",
+                  file=sys.stderr)
+            return 2
+        if job.name not in published.names():
+            print(f"error: {job.name} is not published; train it (`python -m genrepro.train {job.name}`) "
+                  "and publish it (`--publish`) first", file=sys.stderr)
+            return 1
+    for job in selected:
+        try:
+            m = measure_published(job.name, n_faces, device)
+        except (ValueError, published.PublishedModelError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        rows = [("factor", "latent", "|r| over all test faces", "|r| within a batch")]
+        rows += [(f, f"z{m['latent'][f] + 1}", f"{m['abs_r'][f]:.3f}", f"{m['within_r'][f]:.3f}") for f in m["abs_r"]]
+        print(f"{job.name}: {m['scale']}\n{m['faces']} unseen test faces per factor, light frame {m['light_frame']!r}\n"
+              + _table(rows), flush=True)
     return 0
 
 

@@ -36,6 +36,9 @@ The CPU-trainable reduction (:meth:`~genrepro.dcign.DCIGNConfig.reduced`: 64×64
 * ``dcign-faces-mirror-inv-swap-facelight`` — the swap job on the face-light probe's renders
   (``light_frame="face"``): the swap tie gave the best azimuth and elevation (test |r| 0.932,
   0.873) and the face-frame light the best light (0.876); does one network get all three?
+* ``dcign-faces-mirror-inv-swap-facelight-80k`` — that job's schedule lengthened to 80,000 steps: it
+  goes on from the 40,000-step job's complete checkpoint (:mod:`genrepro.jobs.dcign_extend`;
+  exact, as one 80,000-step run), since its elevation |r| was still rising at the end.
 
 The paper's own 150×150 network (``init_network2_150_mv``, :meth:`DCIGNConfig.full`), GPU jobs:
 ``dcign-faces-150`` (24,000 steps), ``dcign-baseline-150``, ``dcign-chairs-150`` (10,000).
@@ -129,6 +132,10 @@ RUNS = {   # job name -> (TrainConfig run, data, scale, description)
                                               "DC-IGN (clamped) plus our mirror tie, a 100× invariance and our "
                                               "swap tie, on faces whose light turns with the face (not in the "
                                               "paper), reduced 64×64 (CPU), §3.2/§4.1"),
+    "dcign-faces-mirror-inv-swap-facelight-80k": ("dcign", "faces", "reduced",
+                                                  "dcign-faces-mirror-inv-swap-facelight (not in the paper) with "
+                                                  "its schedule lengthened to 80,000 steps, going on from that "
+                                                  "job's complete checkpoint, reduced 64×64 (CPU), §3.2/§4.1"),
 }
 # The reduction's schedule (our choice, sized for ≈ 2 h a network on this 2-core CPU; the
 # 150×150 jobs take the full profile's 24,000 / 24,000 / 10,000 steps).
@@ -157,6 +164,13 @@ JOB_TRAIN["dcign-faces-mirror-inv-swap-facelight"] = dict(JOB_TRAIN["dcign-faces
 # Data overrides of single jobs (``FaceSource`` arguments): the light probes' face-frame light.
 JOB_DATA = {"dcign-faces-mirror-inv-facelight": {"light_frame": "face"},
             "dcign-faces-mirror-inv-swap-facelight": {"light_frame": "face"}}
+# Extensions (:mod:`genrepro.jobs.dcign_extend`): a job that goes on from another job's complete
+# checkpoint with a longer schedule and nothing else changed.
+JOB_EXTENDS = {"dcign-faces-mirror-inv-swap-facelight-80k": "dcign-faces-mirror-inv-swap-facelight"}
+for _ext, _parent in JOB_EXTENDS.items():
+    JOB_TRAIN[_ext] = {**JOB_TRAIN.get(_parent, {}), "steps": 2 * REDUCED_STEPS["dcign"]}
+    if _parent in JOB_DATA:
+        JOB_DATA[_ext] = dict(JOB_DATA[_parent])
 # Network overrides of single jobs: the paper's recipe at half the paper's widths (the profile's
 # ``wide_enc_channels`` / ``wide_dec_channels``), against the blur of the reduced widths (#14 e).
 JOB_MODEL = {"dcign-faces-wide": replace(DCIGNConfig.reduced(), enc_channels=tuple(_FULL.wide_enc_channels),
@@ -183,7 +197,8 @@ class DCIGNJob(Job):
     gpu_only = True
 
     def __init__(self, name: str = "dcign-faces", *, cfg: DCIGNConfig | None = None,
-                 train: dict[str, Any] | None = None, source: SourceFactory | None = None):
+                 train: dict[str, Any] | None = None, source: SourceFactory | None = None,
+                 parent: "DCIGNJob | None" = None):
         if name not in RUNS:
             raise ValueError(f"no DC-IGN job {name!r}; known: {', '.join(RUNS)}")
         self.name = name
@@ -192,6 +207,9 @@ class DCIGNJob(Job):
         self.priority = 40 + list(RUNS).index(name)
         self.datasets = (self.data,)
         self._cfg, self._train, self._source = cfg, dict(train or {}), source
+        # the job an extension goes on from (JOB_EXTENDS); ``parent`` exists for tests
+        self.parent = parent if parent is not None else \
+            (DCIGNJob(JOB_EXTENDS[name]) if name in JOB_EXTENDS else None)
 
     # -- settings --------------------------------------------------------------------------------
     def model_config(self) -> DCIGNConfig:
@@ -359,7 +377,10 @@ class DCIGNJob(Job):
         trainer's checkpoints is saved at once, so no step is lost."""
         if self.status().complete:
             return self.status()
-        self.adopt_published()
+        if not self.adopt_published() and self.parent is not None:
+            from genrepro.jobs.dcign_extend import adopt_parent
+
+            adopt_parent(self, self.parent, device)
         self.note_device(device)
         self._match_generator(device)
         with cuda_speed(device):
@@ -468,5 +489,5 @@ def jobs() -> list[DCIGNJob]:
     return [DCIGNJob(name) for name in RUNS]
 
 
-__all__ = ["CUDA_SPEED", "DCIGNJob", "JOB_DATA", "JOB_MODEL", "JOB_TRAIN", "REDUCED_STEPS", "RUNS", "SharedBatches", "cuda_speed", "jobs",
+__all__ = ["CUDA_SPEED", "DCIGNJob", "JOB_DATA", "JOB_EXTENDS", "JOB_MODEL", "JOB_TRAIN", "REDUCED_STEPS", "RUNS", "SharedBatches", "cuda_speed", "jobs",
            "light_frame", "monitor_batches"]

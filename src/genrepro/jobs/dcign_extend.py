@@ -1,0 +1,75 @@
+"""A DC-IGN job that goes on where another, complete job stopped: the same network, recipe and
+batches, with a longer schedule (:data:`genrepro.jobs.dcign.JOB_EXTENDS`; ours, not the paper's).
+
+It is exact, not a warm start. The schedule's length only bounds the training loop
+(:meth:`genrepro.dcign.train.Trainer.train`), and the batch kinds of a longer schedule begin with
+the shorter one's: :func:`genrepro.dcign.batches.kind_sequence` draws them one step at a time
+from the same seeded generator, and each batch is a function of its kind and its index within
+that kind. So the extension trains exactly as one run of its own length would have, and its
+history and |r| curve start with the parent's. (Where the parent's length is not a multiple of the
+log and monitor intervals, its last, shorter log window and measurement stay in the history as an
+extra record; the weights and the optimiser are the same. 40,000 is a multiple of both.)
+
+The parent's *complete* checkpoint (``last.pt``, with Adam's state) is where it starts. A complete
+publication keeps no optimiser state, so on a machine without the parent's checkpoint the
+extension can only start from its own partial publication (which carries ``resume.safetensors``
+like any partial DC-IGN job).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from genrepro.data.prep import atomic_file
+
+if TYPE_CHECKING:
+    from genrepro.jobs.dcign import DCIGNJob
+
+
+def trainer_settings(job: "DCIGNJob", device: torch.device) -> dict[str, Any]:
+    """What :class:`~genrepro.dcign.train.Trainer` of ``job`` records as its checkpoint's settings."""
+    from genrepro.dcign.train import _jsonable, _train_settings
+
+    return {"model": _jsonable(asdict(job.model_config())), "train": _train_settings(job.train_config()),
+            "source": _jsonable(job.source(device).settings())}
+
+
+def adopt_parent(job: "DCIGNJob", parent: "DCIGNJob", device: torch.device) -> bool:
+    """With no checkpoint of ``job`` here, write the ``parent``'s complete checkpoint as ``job``'s
+    ``last.pt``, its settings made ``job``'s. Refused, with the fix, when the parent is not complete
+    here or differs from ``job`` in anything but the schedule's length. False when ``job`` already
+    has a checkpoint."""
+    if job.checkpoint() is not None:
+        return False
+    st = parent.checkpoint()
+    need = parent.train_config().steps
+    if st is None or st["step"] < need:
+        where = "has no checkpoint here" if st is None else f"is at step {st['step']:,} of {need:,} here"
+        raise RuntimeError(
+            f"{job.name} goes on from {parent.name}'s complete checkpoint, and {parent.name} {where} (a complete "
+            f"publication keeps no optimiser state): run `python -m genrepro.train {parent.name}` to completion "
+            "on this machine first")
+    mine = trainer_settings(job, device)
+    theirs = json.loads(json.dumps(st["settings"]))   # a copy
+    for part in ("train", "source"):
+        if "steps" in theirs[part]:
+            theirs[part]["steps"] = mine[part].get("steps")
+    if theirs != mine:
+        differ = sorted(f"{part}.{k}" for part in mine for k in set(mine[part]) | set(theirs.get(part, {}))
+                        if mine[part].get(k) != theirs.get(part, {}).get(k))
+        raise ValueError(f"{job.name} can only lengthen {parent.name}'s schedule, but their settings also differ in "
+                         f"{', '.join(differ)}: fix JOB_TRAIN / JOB_DATA / JOB_MODEL in genrepro.jobs.dcign")
+    st = {**st, "settings": mine}
+    job.last_path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(job.last_path) as f:
+        torch.save(st, f)
+    for name in ("devices.json", "reseeded.json"):
+        if (parent.ckpt_dir() / name).is_file():
+            shutil.copyfile(parent.ckpt_dir() / name, job.ckpt_dir() / name)
+    print(f"{job.name}: starting from {parent.name}'s complete checkpoint at step {st['step']:,}", flush=True)
+    return True
