@@ -159,14 +159,12 @@ def _measure(selected: list[jobs.Job], n_faces: int, device: torch.device) -> in
     """``--measure``: the published network of each named DC-IGN faces job, measured as the chapter
     measures it (:func:`genrepro.jobs.dcign_measures.measure_published`)."""
     from genrepro import published
+    from genrepro.jobs.dcign import faces_jobs
     from genrepro.jobs.dcign_measures import measure_published
 
-    from genrepro.jobs.dcign import RUNS
-
-    faces_jobs = [n for n, spec in RUNS.items() if spec[1] == "faces"]
     for job in selected:
-        if job.name not in faces_jobs:
-            print(f"error: --measure takes DC-IGN faces jobs; {job.name} is not one (known: {', '.join(faces_jobs)})",
+        if job.name not in faces_jobs():
+            print(f"error: --measure takes DC-IGN faces jobs; {job.name} is not one (known: {', '.join(faces_jobs())})",
                   file=sys.stderr)
             return 2
         if job.name not in published.names():

@@ -181,6 +181,11 @@ MONITOR_FIRST_INDEX = 1_000  # their batch indices start here: disjoint from the
 SourceFactory = Callable[["DCIGNJob", torch.device], BatchSource]
 
 
+def faces_jobs() -> list[str]:
+    """The jobs that train on rendered faces (the ones ``--measure`` and the |r| monitor apply to)."""
+    return [n for n, spec in RUNS.items() if spec[1] == "faces"]
+
+
 def light_frame(job: str) -> str:
     """The frame of job ``job``'s light factor: ``"face"`` where :data:`JOB_DATA` turns the light
     with the face, else ``"camera"`` (the renderer's default, :class:`~genrepro.data.faces.FaceBatches`)."""
@@ -489,5 +494,5 @@ def jobs() -> list[DCIGNJob]:
     return [DCIGNJob(name) for name in RUNS]
 
 
-__all__ = ["CUDA_SPEED", "DCIGNJob", "JOB_DATA", "JOB_EXTENDS", "JOB_MODEL", "JOB_TRAIN", "REDUCED_STEPS", "RUNS", "SharedBatches", "cuda_speed", "jobs",
-           "light_frame", "monitor_batches"]
+__all__ = ["CUDA_SPEED", "DCIGNJob", "JOB_DATA", "JOB_EXTENDS", "JOB_MODEL", "JOB_TRAIN", "REDUCED_STEPS", "RUNS", "SharedBatches", "cuda_speed", "faces_jobs",
+           "jobs", "light_frame", "monitor_batches"]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -32,11 +31,11 @@ if TYPE_CHECKING:
 
 
 def trainer_settings(job: "DCIGNJob", device: torch.device) -> dict[str, Any]:
-    """What :class:`~genrepro.dcign.train.Trainer` of ``job`` records as its checkpoint's settings."""
-    from genrepro.dcign.train import _jsonable, _train_settings
+    """What ``job``'s :class:`~genrepro.dcign.train.Trainer` records as its checkpoint's settings
+    (:meth:`~genrepro.dcign.train.Trainer.settings`, of a trainer that is built and not run)."""
+    from genrepro.dcign.train import Trainer
 
-    return {"model": _jsonable(asdict(job.model_config())), "train": _train_settings(job.train_config()),
-            "source": _jsonable(job.source(device).settings())}
+    return Trainer(job.model_config(), job.train_config(), job.source(device), job.ckpt_dir(), device).settings()
 
 
 def adopt_parent(job: "DCIGNJob", parent: "DCIGNJob", device: torch.device) -> bool:

@@ -311,21 +311,16 @@ def pose_in_identity_latents(model: DCIGN, batches: dict[str, list], n_extrinsic
     return {"identity_r2": ident, "extrinsic_r2": clamped, "moves_within": within}
 
 
-__all__ = ["FACTOR_OF", "factor_correlations", "light_in_images", "per_face_fits", "pose_in_identity_latents",
-           "readout_r2", "rendered_test_sets", "signs_by_side", "within_r_by_pose"]
-
-
 def measure_published(name: str, n_faces: int = 50, device: torch.device | str = "cpu") -> dict[str, Any]:
     """The chapter's §3/§6 |r| of a published faces job (``python -m genrepro.train NAME --measure``):
     :func:`factor_correlations` of z1–z3 on ``n_faces`` unseen test faces per factor, rendered at the
     network's size and in the job's light frame. A partial publication is measured as published."""
     from genrepro import published
     from genrepro.data import faces
-    from genrepro.jobs.dcign import RUNS, light_frame
+    from genrepro.jobs.dcign import RUNS, faces_jobs, light_frame
 
-    if name not in RUNS or RUNS[name][1] != "faces":
-        faces_jobs = [n for n, spec in RUNS.items() if spec[1] == "faces"]
-        raise ValueError(f"--measure takes a DC-IGN faces job; {name!r} is not one (known: {', '.join(faces_jobs)})")
+    if name not in faces_jobs():
+        raise ValueError(f"--measure takes a DC-IGN faces job; {name!r} is not one (known: {', '.join(faces_jobs())})")
     if n_faces < 2:
         raise ValueError(f"--faces must be at least 2 (a correlation needs two faces), not {n_faces}")
     model, rec = published.load(name)
@@ -335,3 +330,8 @@ def measure_published(name: str, n_faces: int = 50, device: torch.device | str =
     batches = {k: [t[k].batch(i, device) for i in range(len(t[k]))] for k in FACTOR_OF}
     fc = factor_correlations(model, batches, clamped=RUNS[name][0] != "baseline")
     return {**fc, "faces": n_faces, "light_frame": frame, "scale": published.scale_short(rec)}
+
+
+__all__ = ["FACTOR_OF", "factor_correlations", "light_in_images", "measure_published", "per_face_fits",
+           "pose_in_identity_latents", "readout_r2", "rendered_test_sets", "signs_by_side", "within_r_by_pose"]
+
