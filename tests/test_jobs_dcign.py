@@ -636,3 +636,19 @@ def test_an_extension_without_its_parents_checkpoint_is_reported_and_the_other_j
     assert "python -m genrepro.train dcign-faces-mirror-inv-swap-facelight` to completion" in err
     assert not DCIGNJob("dcign-faces-mirror-inv-swap-facelight-80k").last_path.exists()
 
+
+
+def test_the_wide_combined_job_is_the_combined_recipe_at_the_wide_networks_widths():
+    """``dcign-faces-wide-mirror-inv-swap-facelight``: the network of ``dcign-faces-wide`` with the
+    training and renders of ``dcign-faces-mirror-inv-swap-facelight``, and a tag of its own; the
+    job runner reads the one job table (:mod:`genrepro.jobs.dcign_table`)."""
+    from genrepro.jobs import dcign, dcign_table
+
+    job = DCIGNJob("dcign-faces-wide-mirror-inv-swap-facelight")
+    wide, combined = DCIGNJob("dcign-faces-wide"), DCIGNJob("dcign-faces-mirror-inv-swap-facelight")
+    assert job.model_config() == wide.model_config() != combined.model_config()
+    assert job.model_config().enc_channels == (48, 24, 12)
+    assert job.train_config() == combined.train_config() and job.train_config().swap > 0
+    assert job.data_spec() == combined.data_spec() and dcign.light_frame(job.name) == "face"
+    assert len({job.tag(), wide.tag(), combined.tag()}) == 3
+    assert dcign.RUNS is dcign_table.RUNS and dcign.JOB_MODEL is dcign_table.JOB_MODEL

@@ -2,43 +2,8 @@
 
 The CPU-trainable reduction (:meth:`~genrepro.dcign.DCIGNConfig.reduced`: 64×64, widths
 24/12/12, the paper's structure, clamp, ratio, invariance and optimiser), trained on this
-2-core machine in resumable budgeted chunks:
-
-* ``dcign-faces`` — the clamped DC-IGN on rendered faces (§3.2, §4.1);
-* ``dcign-baseline`` — the plain VAE of §4.1.1: the same network and batches, no clamp;
-* ``dcign-chairs`` — the clamped DC-IGN on the chairs (§4.2), resized to 64×64.
-* ``dcign-faces-mirror`` — ``dcign-faces`` plus our mirror tie on z1–z3 (``TrainConfig.mirror``,
-  not in the paper; see :mod:`genrepro.dcign.train`): the paper's recipe leaves the sign of z2
-  and z3 free per side of the face, and the tie fixes one sign for both.
-* ``dcign-faces-mirror-inv`` — the mirror job with the clamped latents' invariance pull at 1.0
-  instead of the paper's 1/100 (ours): it targets the per-face offset of z2 the tie leaves.
-* ``dcign-faces-wide`` — ``dcign-faces`` at half the paper's widths (48/24/12, decoder 24 → 48 → 48
-  → 1; :data:`JOB_MODEL`), about 2.4× the time per step: does the width sharpen the faces?
-* ``dcign-faces-mirror-inv10`` — the same with the pull at 10 (the profile's
-  ``mirror_invariance_strong``, ours): does a harder pull shrink that offset further?
-* ``dcign-faces-mirror-moments`` — ``dcign-faces-mirror-inv`` plus our moment tie
-  (``TrainConfig.moments``, the profile's ``moment_tie``): every azimuth, elevation or light
-  batch spans its factor's whole range, so the active latent is held at level 0 and spread 1 over
-  each such batch, against the per-face levels and gains the chapter's §6 measures.
-* ``dcign-faces-mirror-inv-facelight`` — ``dcign-faces-mirror-inv`` on renders whose light turns
-  with the face (``light_frame="face"``, :data:`JOB_DATA`; our renderer's light is fixed in the
-  camera frame): a probe of the renders, not of the training. In the camera frame the light moves
-  the image along a curve at |azimuth| 45°–60° (its first principal component tracks the light
-  with |r| ≈ 0.45–0.55, ≈ 0.95 frontal; :func:`~genrepro.jobs.dcign_measures.light_in_images`),
-  where the networks read the light worst; in the face frame along one direction at every pose
-  (≈ 0.94), at the price of smaller changes and some flat steps near profile. The light factor is
-  then the light's azimuth relative to the face, and its test faces are rendered the same way.
-* ``dcign-faces-mirror-inv-swap`` — ``dcign-faces-mirror-inv`` plus our swap tie (``TrainConfig.swap``,
-  the profile's ``swap_tie``): every clamped batch is decoded a second time with each image's
-  clamped latents taken from its neighbour, so one image's own code must carry what the batch
-  shares. Against the pose the identity latents carry (R² ≈ 0.9 from z4…z200) and the azimuth
-  latent that folds back near profile, which keep Figure 5's sweep from turning a face to profile.
-* ``dcign-faces-mirror-inv-swap-facelight`` — the swap job on the face-light probe's renders
-  (``light_frame="face"``): the swap tie gave the best azimuth and elevation (test |r| 0.932,
-  0.873) and the face-frame light the best light (0.876); does one network get all three?
-* ``dcign-faces-mirror-inv-swap-facelight-80k`` — that job's schedule lengthened to 80,000 steps: it
-  goes on from the 40,000-step job's complete checkpoint (:mod:`genrepro.jobs.dcign_extend`;
-  exact, as one 80,000-step run), since its elevation |r| was still rising at the end.
+2-core machine in resumable budgeted chunks. The jobs and their overrides of the profile are listed
+in :mod:`genrepro.jobs.dcign_table`.
 
 The paper's own 150×150 network (``init_network2_150_mv``, :meth:`DCIGNConfig.full`), GPU jobs:
 ``dcign-faces-150`` (24,000 steps), ``dcign-baseline-150``, ``dcign-chairs-150`` (10,000).
@@ -78,118 +43,30 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from genrepro import profiles
 from genrepro.data.prep import atomic_file
 from genrepro.dcign.model import DCIGN, DCIGNConfig
 from genrepro.dcign.train import BatchSource, TrainConfig, Trainer
 from genrepro.jobs.base import MAX_FILE_BYTES, Budget, Job, OutOfBudget, Status, cuda_speed
 from genrepro.jobs.dcign_measures import factor_correlations
+from genrepro.jobs.dcign_table import (JOB_DATA, JOB_EXTENDS, JOB_MODEL, JOB_TRAIN, REDUCED_CHECKPOINT_EVERY,
+                                       REDUCED_STEPS, RUNS, faces_jobs, light_frame)
 
 WEIGHTS = "model.safetensors"
 # A partial publication's optimiser (Adam's moments and step counts) and noise-generator state: with
 # its float32 weights and the record's history, the checkpoint a fresh clone resumes from.
 RESUME = "resume.safetensors"
 CUDA_SPEED = {"amp": True, "channels_last": True}   # inert on the CPU (see the module docstring)
-RUNS = {   # job name -> (TrainConfig run, data, scale, description)
-    "dcign-faces": ("dcign", "faces", "reduced",
-                    "DC-IGN (clamped) on rendered faces, reduced 64×64 (CPU), §3.2/§4.1, Figures 4–7"),
-    "dcign-baseline": ("baseline", "faces", "reduced",
-                       "plain VAE baseline on rendered faces, reduced 64×64 (CPU), §4.1.1, Figure 7"),
-    "dcign-chairs": ("chairs", "chairs", "reduced", "DC-IGN on chairs, reduced 64×64 (CPU), §4.2, Figure 8"),
-    "dcign-faces-150": ("dcign", "faces", "full", "DC-IGN (clamped) on rendered faces, 150×150, §3.2/§4.1, Figures 4–7"),
-    "dcign-baseline-150": ("baseline", "faces", "full", "plain VAE baseline on rendered faces, 150×150, §4.1.1, Figure 7"),
-    "dcign-chairs-150": ("chairs", "chairs", "full", "DC-IGN on chairs, 150×150, §4.2, Figure 8"),
-    "dcign-faces-mirror": ("dcign", "faces", "reduced",
-                           "DC-IGN (clamped) on rendered faces plus our mirror tie on z1–z3 (not in the paper), "
-                           "reduced 64×64 (CPU), §3.2/§4.1"),
-    "dcign-faces-mirror-inv": ("dcign", "faces", "reduced",
-                               "DC-IGN (clamped) on rendered faces plus our mirror tie and a 100× "
-                               "invariance (not in the paper), reduced 64×64 (CPU), §3.2/§4.1"),
-    "dcign-faces-wide": ("dcign", "faces", "reduced",
-                         "DC-IGN (clamped) on rendered faces, reduced 64×64 at half the paper's widths "
-                         "(48/24/12; the reduced jobs: 24/12/12), CPU, §3.2/§4.1: are the faces sharper?"),
-    "dcign-faces-mirror-inv10": ("dcign", "faces", "reduced",
-                                 "DC-IGN (clamped) on rendered faces plus our mirror tie and a 1,000× "
-                                 "invariance (not in the paper), reduced 64×64 (CPU), §3.2/§4.1"),
-    "dcign-faces-mirror-moments": ("dcign", "faces", "reduced",
-                                   "DC-IGN (clamped) on rendered faces plus our mirror tie, a 100× invariance "
-                                   "and our moment tie (not in the paper), reduced 64×64 (CPU), §3.2/§4.1"),
-    "dcign-faces-mirror-inv-facelight": ("dcign", "faces", "reduced",
-                                         "DC-IGN (clamped) plus our mirror tie and a 100× invariance, on faces "
-                                         "whose light turns with the face (our renderer: camera frame; a probe, "
-                                         "not in the paper), reduced 64×64 (CPU), §3.2/§4.1"),
-    "dcign-faces-mirror-inv-swap": ("dcign", "faces", "reduced",
-                                    "DC-IGN (clamped) on rendered faces plus our mirror tie, a 100× invariance "
-                                    "and our swap tie (not in the paper), reduced 64×64 (CPU), §3.2/§4.1"),
-    "dcign-faces-mirror-inv-swap-facelight": ("dcign", "faces", "reduced",
-                                              "DC-IGN (clamped) plus our mirror tie, a 100× invariance and our "
-                                              "swap tie, on faces whose light turns with the face (not in the "
-                                              "paper), reduced 64×64 (CPU), §3.2/§4.1"),
-    "dcign-faces-mirror-inv-swap-facelight-80k": ("dcign", "faces", "reduced",
-                                                  "dcign-faces-mirror-inv-swap-facelight (not in the paper) with "
-                                                  "its schedule lengthened to 80,000 steps, going on from that "
-                                                  "job's complete checkpoint, reduced 64×64 (CPU), §3.2/§4.1"),
-}
-# The reduction's schedule (our choice, sized for ≈ 2 h a network on this 2-core CPU; the
-# 150×150 jobs take the full profile's 24,000 / 24,000 / 10,000 steps).
-REDUCED_STEPS = {"dcign": 40_000, "baseline": 40_000, "chairs": 20_000}
-REDUCED_CHECKPOINT_EVERY = 1_000
-# Field overrides of single jobs: the mirror tie (``TrainConfig.mirror``, ours, not the paper's)
-# that gives z1–z3 one sign on both sides of the face, with the profile table's weight
-# (``mirror_tie``, summed over the batch like the bound's BCE and KL).
-# ``dcign-faces-mirror-inv`` adds the profile's ``mirror_invariance`` (1.0, the paper's 1/100
-# × 100): in a batch where the identity varies and the pose is shared, the clamped z1–z3 are
-# pulled to their batch mean that much harder, against the per-face offset of z2 the tie leaves.
-_FULL = profiles.get("dcign", "full")
-JOB_TRAIN = {"dcign-faces-mirror": {"mirror": float(_FULL.mirror_tie)}}
-JOB_TRAIN["dcign-faces-mirror-inv"] = {**JOB_TRAIN["dcign-faces-mirror"], "invariance": float(_FULL.mirror_invariance)}
-JOB_TRAIN["dcign-faces-mirror-inv10"] = {**JOB_TRAIN["dcign-faces-mirror"],
-                                         "invariance": float(_FULL.mirror_invariance_strong)}
-# ``dcign-faces-mirror-moments`` adds to the mirror-inv job the profile's ``moment_tie``
-# (``TrainConfig.moments``, ours): one level and one gain of z1–z3 for every face.
-JOB_TRAIN["dcign-faces-mirror-moments"] = {**JOB_TRAIN["dcign-faces-mirror-inv"], "moments": float(_FULL.moment_tie)}
-JOB_TRAIN["dcign-faces-mirror-inv-facelight"] = dict(JOB_TRAIN["dcign-faces-mirror-inv"])
-# ``dcign-faces-mirror-inv-swap`` adds to the mirror-inv job the profile's ``swap_tie`` (ours): the
-# clamped latents of one image must reconstruct its neighbour in the batch.
-JOB_TRAIN["dcign-faces-mirror-inv-swap"] = {**JOB_TRAIN["dcign-faces-mirror-inv"], "swap": float(_FULL.swap_tie)}
-# ``dcign-faces-mirror-inv-swap-facelight``: the swap job's training on the light probe's renders.
-JOB_TRAIN["dcign-faces-mirror-inv-swap-facelight"] = dict(JOB_TRAIN["dcign-faces-mirror-inv-swap"])
-# Data overrides of single jobs (``FaceSource`` arguments): the light probes' face-frame light.
-JOB_DATA = {"dcign-faces-mirror-inv-facelight": {"light_frame": "face"},
-            "dcign-faces-mirror-inv-swap-facelight": {"light_frame": "face"}}
-# Extensions (:mod:`genrepro.jobs.dcign_extend`): a job that goes on from another job's complete
-# checkpoint with a longer schedule and nothing else changed.
-JOB_EXTENDS = {"dcign-faces-mirror-inv-swap-facelight-80k": "dcign-faces-mirror-inv-swap-facelight"}
-for _ext, _parent in JOB_EXTENDS.items():
-    JOB_TRAIN[_ext] = {**JOB_TRAIN.get(_parent, {}), "steps": 2 * REDUCED_STEPS["dcign"]}
-    if _parent in JOB_DATA:
-        JOB_DATA[_ext] = dict(JOB_DATA[_parent])
-# Network overrides of single jobs: the paper's recipe at half the paper's widths (the profile's
-# ``wide_enc_channels`` / ``wide_dec_channels``), against the blur of the reduced widths (#14 e).
-JOB_MODEL = {"dcign-faces-wide": replace(DCIGNConfig.reduced(), enc_channels=tuple(_FULL.wide_enc_channels),
-                                         dec_channels=tuple(_FULL.wide_dec_channels))}
 MONITOR_EVERY = 1_000       # steps between |r| measurements (faces jobs)
 MONITOR_BATCHES = 10        # held-out batches per factor for each measurement
 MONITOR_FIRST_INDEX = 1_000  # their batch indices start here: disjoint from the test files' 0…
 SourceFactory = Callable[["DCIGNJob", torch.device], BatchSource]
-
-
-def faces_jobs() -> list[str]:
-    """The jobs that train on rendered faces (the ones ``--measure`` and the |r| monitor apply to)."""
-    return [n for n, spec in RUNS.items() if spec[1] == "faces"]
-
-
-def light_frame(job: str) -> str:
-    """The frame of job ``job``'s light factor: ``"face"`` where :data:`JOB_DATA` turns the light
-    with the face, else ``"camera"`` (the renderer's default, :class:`~genrepro.data.faces.FaceBatches`)."""
-    return JOB_DATA.get(job, {}).get("light_frame", "camera")
 
 
 class DCIGNJob(Job):
