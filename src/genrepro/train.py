@@ -159,7 +159,7 @@ def _measure(selected: list[jobs.Job], n_faces: int, device: torch.device) -> in
     """``--measure``: the published network of each named DC-IGN faces job, measured as the chapter
     measures it (:func:`genrepro.jobs.dcign_measures.measure_published`)."""
     from genrepro import published
-    from genrepro.jobs.dcign import faces_jobs
+    from genrepro.jobs.dcign_table import faces_jobs
     from genrepro.jobs.dcign_measures import measure_published
 
     for job in selected:

@@ -1,5 +1,5 @@
 """A DC-IGN job that goes on where another, complete job stopped: the same network, recipe and
-batches, with a longer schedule (:data:`genrepro.jobs.dcign.JOB_EXTENDS`; ours, not the paper's).
+batches, with a longer schedule (:data:`genrepro.jobs.dcign_table.JOB_EXTENDS`; ours, not the paper's).
 
 It is exact, not a warm start. The schedule's length only bounds the training loop
 (:meth:`genrepro.dcign.train.Trainer.train`), and the batch kinds of a longer schedule begin with
@@ -62,7 +62,7 @@ def adopt_parent(job: "DCIGNJob", parent: "DCIGNJob", device: torch.device) -> b
         differ = sorted(f"{part}.{k}" for part in mine for k in set(mine[part]) | set(theirs.get(part, {}))
                         if mine[part].get(k) != theirs.get(part, {}).get(k))
         raise ValueError(f"{job.name} can only lengthen {parent.name}'s schedule, but their settings also differ in "
-                         f"{', '.join(differ)}: fix JOB_TRAIN / JOB_DATA / JOB_MODEL in genrepro.jobs.dcign")
+                         f"{', '.join(differ)}: fix JOB_TRAIN / JOB_DATA / JOB_MODEL in genrepro.jobs.dcign_table")
     st = {**st, "settings": mine}
     job.last_path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(job.last_path) as f:

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from genrepro.dcign import DCIGN
+from genrepro.jobs.dcign_table import RUNS, faces_jobs, light_frame
 
 FACTOR_OF = {"AZ_VARIED": "azimuth", "EL_VARIED": "elevation", "LIGHT_VARIED": "light"}
 
@@ -317,7 +318,6 @@ def measure_published(name: str, n_faces: int = 50, device: torch.device | str =
     network's size and in the job's light frame. A partial publication is measured as published."""
     from genrepro import published
     from genrepro.data import faces
-    from genrepro.jobs.dcign import RUNS, faces_jobs, light_frame
 
     if name not in faces_jobs():
         raise ValueError(f"--measure takes a DC-IGN faces job; {name!r} is not one (known: {', '.join(faces_jobs())})")
