@@ -568,6 +568,12 @@ class StepsNoiseSource(NoiseSource):
         return {**super().settings(), "steps": self.steps}
 
 
+def _tiny_job(name: str, steps: int, parent: DCIGNJob | None = None, **train) -> DCIGNJob:
+    """Job ``name`` (its table's overrides) on the tiny network and noise, ``steps`` long."""
+    return DCIGNJob(name, cfg=TINY, train={**TRAIN, "steps": steps, **train}, parent=parent,
+                    source=lambda job, device: StepsNoiseSource(32, job.train_config().steps))
+
+
 def test_an_extension_goes_on_from_its_parents_complete_checkpoint_as_one_longer_run(tmp_path, monkeypatch):
     """``dcign-faces-mirror-inv-swap-facelight-80k``: the parent's complete checkpoint, trained on
     for the longer schedule, ends bit-identical to one run of the longer schedule; refused with the
@@ -581,10 +587,7 @@ def test_an_extension_goes_on_from_its_parents_complete_checkpoint_as_one_longer
     assert real.parent.name == parent_name and real.data_spec() == real.parent.data_spec()
     assert real.train_config() == dataclasses.replace(real.parent.train_config(), steps=80_000)
 
-    def tiny(name, steps, parent=None, **train):
-        return DCIGNJob(name, cfg=TINY, train={**TRAIN, "steps": steps, **train}, parent=parent,
-                        source=lambda job, device: StepsNoiseSource(32, job.train_config().steps))
-
+    tiny = _tiny_job
     monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "straight"))
     straight = tiny(parent_name, 10)
     assert straight.run(Budget(1e9), CPU, progress=False).complete
@@ -608,6 +611,56 @@ def test_an_extension_goes_on_from_its_parents_complete_checkpoint_as_one_longer
     other.run(Budget(1e9), CPU, progress=False)
     bad = tiny(ext_name, 10, parent=other)
     with pytest.raises(ValueError, match=r"differ in train\.lr"):
+        bad.run(Budget(1e9), CPU, progress=False)
+    assert bad.checkpoint() is None
+
+
+def test_a_retune_goes_on_from_its_parents_checkpoint_with_only_its_named_fields_changed(tmp_path, monkeypatch, capsys):
+    """``dcign-faces-mirror-inv-swap-facelight-80k-inv10``: the 80k network's complete checkpoint
+    trained on to 90,000 steps with the invariance pull at 10. Its history begins with the parent's,
+    the retuned field changes what it learns (against the plain extension of the same length), and
+    a parent that differs in anything else is refused with the fix."""
+    from genrepro.jobs.dcign_table import EXTEND_STEPS, JOB_EXTENDS, JOB_RETUNES, JOB_TRAIN, retune_of
+
+    name = "dcign-faces-mirror-inv-swap-facelight-80k-inv10"
+    parent_name = JOB_EXTENDS[name]
+    assert JOB_RETUNES[name] == {"invariance": 10.0} and EXTEND_STEPS[name] == 90_000
+    assert JOB_TRAIN[name] == {**JOB_TRAIN[parent_name], "invariance": 10.0, "steps": 90_000}
+    real = DCIGNJob(name)
+    assert real.parent.name == parent_name and real.parent.parent is not None
+    assert real.train_config() == dataclasses.replace(real.parent.train_config(), invariance=10.0, steps=90_000)
+    assert real.data_spec() == real.parent.data_spec() and real.tag() != real.parent.tag()
+    longer = DCIGNJob(name + "-100k")   # its exact extension keeps the pull, and names the retune it descends from
+    assert longer.parent.name == name and longer.train_config() == dataclasses.replace(real.train_config(), steps=100_000)
+    assert retune_of(name) == retune_of(longer.name) == (80_000, {"invariance": 1.0}, {"invariance": 10.0})
+    assert retune_of(parent_name) is None and retune_of("dcign-faces") is None
+
+    def tiny_parent(**train):   # the 80k job is itself an extension: its parent, then it, 6 steps each
+        grand = _tiny_job(JOB_EXTENDS[parent_name], 6, **train)
+        assert grand.run(Budget(1e9), CPU, progress=False).complete
+        job = _tiny_job(parent_name, 6, parent=grand, **train)
+        assert job.run(Budget(1e9), CPU, progress=False).complete
+        return job
+
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "retuned"))
+    parent = tiny_parent()
+    assert parent.train_config().invariance == 1.0
+    retuned = _tiny_job(name, 10, parent=parent)
+    assert retuned.run(Budget(1e9), CPU, progress=False).complete
+    assert "at step 6, invariance 1.0 -> 10.0" in capsys.readouterr().out
+    mine, theirs = _final(retuned), _final(parent)
+    assert mine["settings"]["train"]["invariance"] == 10.0 and mine["step"] == 10
+    assert mine["history"][:len(theirs["history"])] == theirs["history"]
+    assert theirs["step"] == 6   # the parent is left as it was
+
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "plain"))
+    plain = _tiny_job(name, 10, parent=tiny_parent(), invariance=1.0)   # the same, not retuned
+    assert plain.run(Budget(1e9), CPU, progress=False).complete
+    assert any(not torch.equal(mine["model"][k], _final(plain)["model"][k]) for k in mine["model"])
+
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "other-lr"))
+    bad = _tiny_job(name, 10, parent=tiny_parent(lr=1e-3))
+    with pytest.raises(ValueError, match=r"schedule and retune invariance, but .* differ in train\.lr"):
         bad.run(Budget(1e9), CPU, progress=False)
     assert bad.checkpoint() is None
 

@@ -1,7 +1,9 @@
 """A DC-IGN job that goes on where another, complete job stopped: the same network, recipe and
 batches, with a longer schedule (:data:`genrepro.jobs.dcign_table.JOB_EXTENDS`; ours, not the paper's).
+A retune (:data:`~genrepro.jobs.dcign_table.JOB_RETUNES`) also changes the training fields it names,
+from the parent's last step on: a warm start, whose history begins with the parent's.
 
-It is exact, not a warm start. The schedule's length only bounds the training loop
+Without a retune it is exact, not a warm start. The schedule's length only bounds the training loop
 (:meth:`genrepro.dcign.train.Trainer.train`), and the batch kinds of a longer schedule begin with
 the shorter one's: :func:`genrepro.dcign.batches.kind_sequence` draws them one step at a time
 from the same seeded generator, and each batch is a function of its kind and its index within
@@ -41,8 +43,10 @@ def trainer_settings(job: "DCIGNJob", device: torch.device) -> dict[str, Any]:
 def adopt_parent(job: "DCIGNJob", parent: "DCIGNJob", device: torch.device) -> bool:
     """With no checkpoint of ``job`` here, write the ``parent``'s complete checkpoint as ``job``'s
     ``last.pt``, its settings made ``job``'s. Refused, with the fix, when the parent is not complete
-    here or differs from ``job`` in anything but the schedule's length. False when ``job`` already
-    has a checkpoint."""
+    here or differs from ``job`` in anything but the schedule's length and ``job``'s retuned training
+    fields (:data:`~genrepro.jobs.dcign_table.JOB_RETUNES`). False when ``job`` already has a checkpoint."""
+    from genrepro.jobs.dcign_table import JOB_RETUNES
+
     if job.checkpoint() is not None:
         return False
     st = parent.checkpoint()
@@ -58,11 +62,17 @@ def adopt_parent(job: "DCIGNJob", parent: "DCIGNJob", device: torch.device) -> b
     for part in ("train", "source"):
         if "steps" in theirs[part]:
             theirs[part]["steps"] = mine[part].get("steps")
+    retuned = sorted(JOB_RETUNES.get(job.name, {}))
+    for field in retuned:
+        if field in theirs["train"]:
+            theirs["train"][field] = mine["train"].get(field)
     if theirs != mine:
         differ = sorted(f"{part}.{k}" for part in mine for k in set(mine[part]) | set(theirs.get(part, {}))
                         if mine[part].get(k) != theirs.get(part, {}).get(k))
-        raise ValueError(f"{job.name} can only lengthen {parent.name}'s schedule, but their settings also differ in "
+        also = f" and retune {', '.join(retuned)}" if retuned else ""
+        raise ValueError(f"{job.name} can only lengthen {parent.name}'s schedule{also}, but their settings also differ in "
                          f"{', '.join(differ)}: fix JOB_TRAIN / JOB_DATA / JOB_MODEL in genrepro.jobs.dcign_table")
+    st_train = st["settings"]["train"]
     st = {**st, "settings": mine}
     job.last_path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(job.last_path) as f:
@@ -70,5 +80,6 @@ def adopt_parent(job: "DCIGNJob", parent: "DCIGNJob", device: torch.device) -> b
     for name in ("devices.json", "reseeded.json"):
         if (parent.ckpt_dir() / name).is_file():
             shutil.copyfile(parent.ckpt_dir() / name, job.ckpt_dir() / name)
-    print(f"{job.name}: starting from {parent.name}'s complete checkpoint at step {st['step']:,}", flush=True)
+    changed = "".join(f", {k} {st_train.get(k)} -> {mine['train'].get(k)}" for k in retuned)
+    print(f"{job.name}: starting from {parent.name}'s complete checkpoint at step {st['step']:,}{changed}", flush=True)
     return True

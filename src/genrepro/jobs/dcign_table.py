@@ -41,6 +41,14 @@ The CPU-trainable reduction (:meth:`~genrepro.dcign.DCIGNConfig.reduced`: 64×64
 * ``dcign-faces-mirror-inv-swap-facelight-80k`` — that job's schedule lengthened to 80,000 steps: it
   goes on from the 40,000-step job's complete checkpoint (:mod:`genrepro.jobs.dcign_extend`;
   exact, as one 80,000-step run), since its elevation |r| was still rising at the end.
+* ``dcign-faces-mirror-inv-swap-facelight-80k-inv10`` — the 80,000-step network trained on to 90,000
+  steps with the invariance pull at 10 (the profile's ``mirror_invariance_strong``) from step 80,000
+  on (a retune, :data:`JOB_RETUNES`; ours): its z2 follows the elevation within a face (|r| ≈ 0.97)
+  better than across faces (≈ 0.89), so a per-face offset is left; the harder pull on the clamped
+  latents of identity batches is against that offset, applied once the factors have separated (from
+  the start, in ``dcign-faces-mirror-inv10``, the elevation latent came and went).
+* ``dcign-faces-mirror-inv-swap-facelight-80k-inv10-100k`` — that retune's schedule lengthened to
+  100,000 steps and nothing else (an exact extension), since its elevation |r| was still rising at 90,000.
 * ``dcign-faces-wide-mirror-inv-swap-facelight`` — that job's recipe (mirror tie, 100× invariance,
   swap tie, face-frame light) at ``dcign-faces-wide``'s widths: at those widths the paper's recipe
   alone reads elevation |r| ≈ 0.8 where the narrow one reads ≈ 0.03; do the ties and the width add up?
@@ -52,6 +60,7 @@ The paper's own 150×150 network (``init_network2_150_mv``, :meth:`DCIGNConfig.f
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from genrepro import profiles
 from genrepro.dcign.model import DCIGNConfig
@@ -95,6 +104,14 @@ RUNS = {   # job name -> (TrainConfig run, data, scale, description)
                                                   "dcign-faces-mirror-inv-swap-facelight (not in the paper) with "
                                                   "its schedule lengthened to 80,000 steps, going on from that "
                                                   "job's complete checkpoint, reduced 64×64 (CPU), §3.2/§4.1"),
+    "dcign-faces-mirror-inv-swap-facelight-80k-inv10": ("dcign", "faces", "reduced",
+                                                        "dcign-faces-mirror-inv-swap-facelight-80k (not in the paper) "
+                                                        "trained on to 90,000 steps with a 1,000× invariance from "
+                                                        "step 80,000 on, reduced 64×64 (CPU), §3.2/§4.1"),
+    "dcign-faces-mirror-inv-swap-facelight-80k-inv10-100k": ("dcign", "faces", "reduced",
+                                                             "dcign-faces-mirror-inv-swap-facelight-80k-inv10 (not in "
+                                                             "the paper) with its schedule lengthened to 100,000 steps, "
+                                                             "reduced 64×64 (CPU), §3.2/§4.1"),
     "dcign-faces-wide-mirror-inv-swap-facelight": ("dcign", "faces", "reduced",
                                                    "dcign-faces-mirror-inv-swap-facelight (not in the paper) at "
                                                    "dcign-faces-wide's widths (48/24/12), reduced 64×64 (CPU), "
@@ -131,10 +148,17 @@ JOB_DATA = {"dcign-faces-mirror-inv-facelight": {"light_frame": "face"},
 JOB_TRAIN["dcign-faces-wide-mirror-inv-swap-facelight"] = dict(JOB_TRAIN["dcign-faces-mirror-inv-swap-facelight"])
 JOB_DATA["dcign-faces-wide-mirror-inv-swap-facelight"] = dict(JOB_DATA["dcign-faces-mirror-inv-swap-facelight"])
 # Extensions (:mod:`genrepro.jobs.dcign_extend`): a job that goes on from another job's complete
-# checkpoint with a longer schedule and nothing else changed.
-JOB_EXTENDS = {"dcign-faces-mirror-inv-swap-facelight-80k": "dcign-faces-mirror-inv-swap-facelight"}
-for _ext, _parent in JOB_EXTENDS.items():
-    JOB_TRAIN[_ext] = {**JOB_TRAIN.get(_parent, {}), "steps": 2 * REDUCED_STEPS["dcign"]}
+# checkpoint with a longer schedule (:data:`EXTEND_STEPS`) and nothing else changed, except in a
+# retune (:data:`JOB_RETUNES`): the named training fields changed from the parent's last step on.
+JOB_EXTENDS = {"dcign-faces-mirror-inv-swap-facelight-80k": "dcign-faces-mirror-inv-swap-facelight",
+               "dcign-faces-mirror-inv-swap-facelight-80k-inv10": "dcign-faces-mirror-inv-swap-facelight-80k",
+               "dcign-faces-mirror-inv-swap-facelight-80k-inv10-100k": "dcign-faces-mirror-inv-swap-facelight-80k-inv10"}
+EXTEND_STEPS = {"dcign-faces-mirror-inv-swap-facelight-80k": 2 * REDUCED_STEPS["dcign"],
+                "dcign-faces-mirror-inv-swap-facelight-80k-inv10": 90_000,
+                "dcign-faces-mirror-inv-swap-facelight-80k-inv10-100k": 100_000}
+JOB_RETUNES = {"dcign-faces-mirror-inv-swap-facelight-80k-inv10": {"invariance": float(_FULL.mirror_invariance_strong)}}
+for _ext, _parent in JOB_EXTENDS.items():   # a parent before its extensions
+    JOB_TRAIN[_ext] = {**JOB_TRAIN.get(_parent, {}), **JOB_RETUNES.get(_ext, {}), "steps": EXTEND_STEPS[_ext]}
     if _parent in JOB_DATA:
         JOB_DATA[_ext] = dict(JOB_DATA[_parent])
 # Network overrides of single jobs: the paper's recipe at half the paper's widths (the profile's
@@ -149,11 +173,24 @@ def faces_jobs() -> list[str]:
     return [n for n, spec in RUNS.items() if spec[1] == "faces"]
 
 
+def retune_of(job: str) -> tuple[int, dict[str, Any], dict[str, float]] | None:
+    """The retune in ``job``'s line of extensions (:data:`JOB_EXTENDS`), its own or an ancestor's:
+    the step it began at, the retuned fields' values before it (``None``: the profile's) and the
+    values it set (:data:`JOB_RETUNES`); ``None`` when there is none."""
+    while job in JOB_EXTENDS:
+        if job in JOB_RETUNES:
+            before = JOB_TRAIN[JOB_EXTENDS[job]]
+            return before["steps"], {k: before.get(k) for k in JOB_RETUNES[job]}, dict(JOB_RETUNES[job])
+        job = JOB_EXTENDS[job]
+    return None
+
+
 def light_frame(job: str) -> str:
     """The frame of job ``job``'s light factor: ``"face"`` where :data:`JOB_DATA` turns the light
     with the face, else ``"camera"`` (the renderer's default, :class:`~genrepro.data.faces.FaceBatches`)."""
     return JOB_DATA.get(job, {}).get("light_frame", "camera")
 
 
-__all__ = ["JOB_DATA", "JOB_EXTENDS", "JOB_MODEL", "JOB_TRAIN", "REDUCED_CHECKPOINT_EVERY", "REDUCED_STEPS", "RUNS",
-           "faces_jobs", "light_frame"]
+__all__ = ["EXTEND_STEPS", "JOB_DATA", "JOB_EXTENDS", "JOB_MODEL", "JOB_RETUNES", "JOB_TRAIN", "REDUCED_CHECKPOINT_EVERY",
+           "REDUCED_STEPS", "RUNS", "faces_jobs", "light_frame",
+           "retune_of"]
