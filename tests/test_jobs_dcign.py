@@ -665,6 +665,31 @@ def test_a_retune_goes_on_from_its_parents_checkpoint_with_only_its_named_fields
     assert bad.checkpoint() is None
 
 
+def test_a_retune_may_switch_on_a_tie_its_parents_settings_leave_out(tmp_path, monkeypatch, capsys):
+    """``…-100k-moments`` switches on the moment tie, a field that the parent's settings omit at its
+    default (``_LATE_FIELDS``, so that older tags stand): adopted all the same, down the whole line of
+    extensions from the 40,000-step job, with the tie on from the parent's last step."""
+    from genrepro.jobs.dcign_table import JOB_EXTENDS, retune_of
+
+    name = "dcign-faces-mirror-inv-swap-facelight-80k-inv10-100k-moments"
+    assert retune_of(name) == (100_000, {"moments": None}, {"moments": 10.0})
+    assert DCIGNJob(name).train_config() == dataclasses.replace(DCIGNJob(JOB_EXTENDS[name]).train_config(),
+                                                                 moments=10.0, steps=110_000)
+    line = [name]
+    while line[-1] in JOB_EXTENDS:
+        line.append(JOB_EXTENDS[line[-1]])
+    assert line[-1] == "dcign-faces-mirror-inv-swap-facelight" and len(line) == 5
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path))
+    parent = None
+    for step, job_name in enumerate(reversed(line)):   # each tiny job 2 steps longer than its parent
+        parent = _tiny_job(job_name, 4 + 2 * step, parent=parent)
+        assert parent.run(Budget(1e9), CPU, progress=False).complete
+    assert "at step 10, moments None -> 10.0" in capsys.readouterr().out
+    st = _final(parent)
+    assert st["step"] == 12 and st["settings"]["train"]["moments"] == 10.0
+    assert st["history"][:len(_final(parent.parent)["history"])] == _final(parent.parent)["history"]
+
+
 def test_an_extension_without_its_parents_checkpoint_is_reported_and_the_other_jobs_still_run(
         tmp_path, monkeypatch, capsys):
     """``python -m genrepro.train``: a job that cannot start (here the 80k extension on a machine

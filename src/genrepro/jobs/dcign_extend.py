@@ -63,9 +63,11 @@ def adopt_parent(job: "DCIGNJob", parent: "DCIGNJob", device: torch.device) -> b
         if "steps" in theirs[part]:
             theirs[part]["steps"] = mine[part].get("steps")
     retuned = sorted(JOB_RETUNES.get(job.name, {}))
-    for field in retuned:
-        if field in theirs["train"]:
-            theirs["train"][field] = mine["train"].get(field)
+    for field in retuned:   # a field at its default may be absent from the settings (``_LATE_FIELDS``)
+        if field in mine["train"]:
+            theirs["train"][field] = mine["train"][field]
+        else:
+            theirs["train"].pop(field, None)
     if theirs != mine:
         differ = sorted(f"{part}.{k}" for part in mine for k in set(mine[part]) | set(theirs.get(part, {}))
                         if mine[part].get(k) != theirs.get(part, {}).get(k))

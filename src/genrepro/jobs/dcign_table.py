@@ -49,6 +49,10 @@ The CPU-trainable reduction (:meth:`~genrepro.dcign.DCIGNConfig.reduced`: 64×64
   the start, in ``dcign-faces-mirror-inv10``, the elevation latent came and went).
 * ``dcign-faces-mirror-inv-swap-facelight-80k-inv10-100k`` — that retune's schedule lengthened to
   100,000 steps and nothing else (an exact extension), since its elevation |r| was still rising at 90,000.
+* ``dcign-faces-mirror-inv-swap-facelight-80k-inv10-100k-moments`` — the 100,000-step network trained on
+  to 110,000 steps with our moment tie (the profile's ``moment_tie``) added from step 100,000 on (a
+  retune): what its z2 still loses across faces is mostly the gain (the level spread left is ≈ 5°, the
+  gain's sd ≈ 1/3 of its mean), and the moment tie asks each elevation batch for spread 1 and level 0.
 * ``dcign-faces-wide-mirror-inv-swap-facelight`` — that job's recipe (mirror tie, 100× invariance,
   swap tie, face-frame light) at ``dcign-faces-wide``'s widths: at those widths the paper's recipe
   alone reads elevation |r| ≈ 0.8 where the narrow one reads ≈ 0.03; do the ties and the width add up?
@@ -112,6 +116,9 @@ RUNS = {   # job name -> (TrainConfig run, data, scale, description)
                                                              "dcign-faces-mirror-inv-swap-facelight-80k-inv10 (not in "
                                                              "the paper) with its schedule lengthened to 100,000 steps, "
                                                              "reduced 64×64 (CPU), §3.2/§4.1"),
+    "dcign-faces-mirror-inv-swap-facelight-80k-inv10-100k-moments": (
+        "dcign", "faces", "reduced", "dcign-faces-mirror-inv-swap-facelight-80k-inv10-100k (not in the paper) trained "
+        "on to 110,000 steps with our moment tie from step 100,000 on, reduced 64×64 (CPU), §3.2/§4.1"),
     "dcign-faces-wide-mirror-inv-swap-facelight": ("dcign", "faces", "reduced",
                                                    "dcign-faces-mirror-inv-swap-facelight (not in the paper) at "
                                                    "dcign-faces-wide's widths (48/24/12), reduced 64×64 (CPU), "
@@ -152,11 +159,15 @@ JOB_DATA["dcign-faces-wide-mirror-inv-swap-facelight"] = dict(JOB_DATA["dcign-fa
 # retune (:data:`JOB_RETUNES`): the named training fields changed from the parent's last step on.
 JOB_EXTENDS = {"dcign-faces-mirror-inv-swap-facelight-80k": "dcign-faces-mirror-inv-swap-facelight",
                "dcign-faces-mirror-inv-swap-facelight-80k-inv10": "dcign-faces-mirror-inv-swap-facelight-80k",
-               "dcign-faces-mirror-inv-swap-facelight-80k-inv10-100k": "dcign-faces-mirror-inv-swap-facelight-80k-inv10"}
+               "dcign-faces-mirror-inv-swap-facelight-80k-inv10-100k": "dcign-faces-mirror-inv-swap-facelight-80k-inv10",
+               "dcign-faces-mirror-inv-swap-facelight-80k-inv10-100k-moments":
+                   "dcign-faces-mirror-inv-swap-facelight-80k-inv10-100k"}
 EXTEND_STEPS = {"dcign-faces-mirror-inv-swap-facelight-80k": 2 * REDUCED_STEPS["dcign"],
                 "dcign-faces-mirror-inv-swap-facelight-80k-inv10": 90_000,
-                "dcign-faces-mirror-inv-swap-facelight-80k-inv10-100k": 100_000}
-JOB_RETUNES = {"dcign-faces-mirror-inv-swap-facelight-80k-inv10": {"invariance": float(_FULL.mirror_invariance_strong)}}
+                "dcign-faces-mirror-inv-swap-facelight-80k-inv10-100k": 100_000,
+                "dcign-faces-mirror-inv-swap-facelight-80k-inv10-100k-moments": 110_000}
+JOB_RETUNES = {"dcign-faces-mirror-inv-swap-facelight-80k-inv10": {"invariance": float(_FULL.mirror_invariance_strong)},
+               "dcign-faces-mirror-inv-swap-facelight-80k-inv10-100k-moments": {"moments": float(_FULL.moment_tie)}}
 for _ext, _parent in JOB_EXTENDS.items():   # a parent before its extensions
     JOB_TRAIN[_ext] = {**JOB_TRAIN.get(_parent, {}), **JOB_RETUNES.get(_ext, {}), "steps": EXTEND_STEPS[_ext]}
     if _parent in JOB_DATA:
