@@ -97,7 +97,8 @@ def test_budget_cut_between_checkpoints_resumes_bit_identically(tmp_path, monkey
 def test_a_partial_publication_resumes_bit_identically_where_the_checkpoint_is_missing(tmp_path, monkeypatch):
     """A fresh clone has the publication, not the checkpoint: it goes on from the published step
     (weights, Adam state, noise generator, history) as if never cut; a complete publication
-    carries no resume state, and an altered resume file is refused."""
+    carries its resume state too, for the jobs that extend it, but is not the job's own checkpoint
+    (a refit, ``--force``, starts from scratch), and an altered resume file is refused."""
     whole = tiny_job()
     assert whole.run(Budget(1e9), CPU, progress=False).complete
     reference = _final(whole)
@@ -119,7 +120,9 @@ def test_a_partial_publication_resumes_bit_identically_where_the_checkpoint_is_m
     assert fresh.trained_on() == job.trained_on()
     write_published(fresh, CPU, "cmd", log=lambda s: None)
     done = published.record("dcign-faces")
-    assert "resume.safetensors" not in done["files"] and "resume" not in done
+    assert "resume.safetensors" in done["files"] and done["resume"]["step"] == 7
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "fourth-machine"))
+    assert tiny_job().status().done == 0 and not tiny_job().adopt_published() and tiny_job().checkpoint() is None
 
     # an altered resume file: refused with the fix, and no checkpoint is written
     monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "first-machine"))   # still at step 3
@@ -615,6 +618,52 @@ def test_an_extension_goes_on_from_its_parents_complete_checkpoint_as_one_longer
     assert bad.checkpoint() is None
 
 
+def test_an_extension_goes_on_from_its_parents_complete_publication_where_the_checkpoint_is_missing(
+        tmp_path, monkeypatch):
+    """A machine that never trained the parent: its complete publication (weights, Adam state, noise
+    generator, history) stands in for its checkpoint, and the extension still ends bit-identical to
+    one run of the longer schedule. A publication without that state (made before 2026-12-06) is
+    refused with the fix, and nothing is written."""
+    import json
+
+    from genrepro.jobs.dcign import JOB_EXTENDS
+
+    ext_name = "dcign-faces-mirror-inv-swap-facelight-80k"
+    parent_name = JOB_EXTENDS[ext_name]
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "straight"))
+    straight = _tiny_job(parent_name, 10)
+    assert straight.run(Budget(1e9), CPU, progress=False).complete
+    reference = _final(straight)
+
+    root = tmp_path / "published"
+    monkeypatch.setattr("genrepro.jobs.base.published_root", lambda: root)
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "first-machine"))
+    parent = _tiny_job(parent_name, 6)
+    assert parent.run(Budget(1e9), CPU, progress=False).complete
+    write_published(parent, CPU, "cmd", log=lambda s: None)
+    assert published.record(parent_name)["resume"]["step"] == 6
+
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "second-machine"))
+    here = _tiny_job(parent_name, 6)
+    ext = _tiny_job(ext_name, 10, parent=here)
+    assert here.checkpoint() is None and here.published_complete()
+    assert ext.run(Budget(1e9), CPU, progress=False).complete
+    _same_run(_final(ext), reference)
+
+    # an older complete publication: no resume state, so the parent must be trained here first
+    rec_path = root / parent_name / "record.json"
+    rec = json.loads(rec_path.read_text())
+    rec.pop("resume")
+    rec["files"].pop("resume.safetensors")
+    rec_path.write_text(json.dumps(rec))
+    (root / parent_name / "resume.safetensors").unlink()
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "third-machine"))
+    old = _tiny_job(ext_name, 10, parent=_tiny_job(parent_name, 6))
+    with pytest.raises(RuntimeError, match="has no checkpoint here.*before 2026-12-06.*to completion"):
+        old.run(Budget(1e9), CPU, progress=False)
+    assert old.checkpoint() is None and old.parent.checkpoint() is None
+
+
 def test_a_retune_goes_on_from_its_parents_checkpoint_with_only_its_named_fields_changed(tmp_path, monkeypatch, capsys):
     """``dcign-faces-mirror-inv-swap-facelight-80k-inv10``: the 80k network's complete checkpoint
     trained on to 90,000 steps with the invariance pull at 10. Its history begins with the parent's,
@@ -669,10 +718,19 @@ def test_a_retune_may_switch_on_a_tie_its_parents_settings_leave_out(tmp_path, m
     """``…-100k-moments`` switches on the moment tie, a field that the parent's settings omit at its
     default (``_LATE_FIELDS``, so that older tags stand): adopted all the same, down the whole line of
     extensions from the 40,000-step job, with the tie on from the parent's last step."""
-    from genrepro.jobs.dcign_table import JOB_EXTENDS, retune_of
+    from genrepro.jobs.dcign_table import JOB_EXTENDS, RUNS, retune_of, retunes_of
 
     name = "dcign-faces-mirror-inv-swap-facelight-80k-inv10-100k-moments"
     assert retune_of(name) == (100_000, {"moments": None}, {"moments": 10.0})
+    assert retunes_of(name) == [(80_000, {"invariance": 1.0}, {"invariance": 10.0}), retune_of(name)]
+    assert retunes_of(JOB_EXTENDS[name]) == retunes_of(name)[:1] and retunes_of("dcign-faces-mirror") == []
+    # the descriptions are derived from the table, so they name what it says
+    assert RUNS[name][3].startswith(f"{JOB_EXTENDS[name]} (not in the paper) trained on to 110,000 steps with our "
+                                    "moment tie from step 100,000 on (a retune)")
+    assert "with a 1,000× invariance from step 80,000 on" in RUNS[JOB_EXTENDS[JOB_EXTENDS[name]]][3]
+    assert "with its schedule lengthened to 100,000 steps" in RUNS[JOB_EXTENDS[name]][3]
+    names = list(RUNS)
+    assert all(names.index(e) == names.index(p) + 1 for e, p in JOB_EXTENDS.items())   # listed after its parent
     assert DCIGNJob(name).train_config() == dataclasses.replace(DCIGNJob(JOB_EXTENDS[name]).train_config(),
                                                                  moments=10.0, steps=110_000)
     line = [name]

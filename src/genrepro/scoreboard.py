@@ -82,7 +82,10 @@ ROWS: tuple[Row, ...] = (
                           "the face)"),
                          ("mirror-inv-swap-facelight-80k-inv10-100k", "mirror tie, invariance 1 (10 from step 80,000) "
                           "and swap tie on renders whose light turns with the face, 100,000 steps (its light: "
-                          "relative to the face)"))
+                          "relative to the face)"),
+                         ("mirror-inv-swap-facelight-80k-inv10-100k-moments", "mirror tie, invariance 1 (10 from step "
+                          "80,000), swap tie and moment tie (from step 100,000) on renders whose light turns with the "
+                          "face, 110,000 steps (its light: relative to the face)"))
       for i, f in ((1, "azimuth"), (2, "elevation"), (3, "light"))),
     *(Row("Deep Convolutional Inverse Graphics Network",
           f"faces, the paper's recipe at half the paper's widths (48/24/12; ours): |Pearson r| of z{i} with the true {f}",

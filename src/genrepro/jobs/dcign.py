@@ -59,8 +59,11 @@ from genrepro.jobs.dcign_table import (JOB_DATA, JOB_EXTENDS, JOB_MODEL, JOB_TRA
                                        REDUCED_STEPS, RUNS, faces_jobs, light_frame)
 
 WEIGHTS = "model.safetensors"
-# A partial publication's optimiser (Adam's moments and step counts) and noise-generator state: with
-# its float32 weights and the record's history, the checkpoint a fresh clone resumes from.
+# A publication's optimiser (Adam's moments and step counts) and noise-generator state: with its
+# float32 weights and the record's history, the checkpoint a fresh clone resumes from. A partial
+# publication carries it so that a fresh clone goes on with the job; a complete one (since
+# 2026-12-06) so that a job extending it (:mod:`genrepro.jobs.dcign_extend`) can start on a machine
+# that never held the parent's checkpoint. Kept wherever the weights are float32 and the file fits.
 RESUME = "resume.safetensors"
 CUDA_SPEED = {"amp": True, "channels_last": True}   # inert on the CPU (see the module docstring)
 MONITOR_EVERY = 1_000       # steps between |r| measurements (faces jobs)
@@ -186,28 +189,31 @@ class DCIGNJob(Job):
             return Status(rec["resume"]["step"] if rec else 0, self.train_config().steps, "steps")
         return Status(st["step"], self.train_config().steps, "steps")
 
-    def _resumable_record(self) -> dict | None:
+    def _resumable_record(self, complete: bool = False) -> dict | None:
         """This job's partial publication, made with this code and settings (or declared
         equivalent) and carrying :data:`RESUME` with float32 weights: where a machine without a
-        checkpoint starts."""
+        checkpoint starts. With ``complete``, a complete one too: where a job that extends this
+        one starts (a complete job itself is refitted from scratch on request, ``--force``)."""
         from genrepro import published
 
         if self.name not in published.names():
             return None
         rec = published.record(self.name)
         ok = RESUME in rec["files"] and "resume" in rec and rec.get("weights_dtype") == "float32" \
-            and self.accepts_tag(rec["provenance"].get("settings_tag"))
+            and self.accepts_tag(rec["provenance"].get("settings_tag")) \
+            and (complete or rec["resume"]["step"] < self.train_config().steps)
         return rec if ok else None
 
-    def adopt_published(self) -> bool:
+    def adopt_published(self, complete: bool = False) -> bool:
         """With no checkpoint here, write the one a resumable publication carries as ``last.pt``
         (files checked against their SHA-256), so training goes on where the publication stopped,
-        on this machine as on the one that trained it. False when there is nothing to adopt."""
+        on this machine as on the one that trained it; with ``complete``, a complete publication's
+        too (for :func:`~genrepro.jobs.dcign_extend.adopt_parent`). False when there is nothing to adopt."""
         from safetensors.torch import load_file
 
         from genrepro import published
 
-        rec = None if self.checkpoint() is not None else self._resumable_record()
+        rec = None if self.checkpoint() is not None else self._resumable_record(complete)
         if rec is None:
             return False
         weights = load_file(str(published.verified_file(self.name, WEIGHTS, rec=rec)))
@@ -226,7 +232,8 @@ class DCIGNJob(Job):
         with atomic_file(self.last_path) as f:
             torch.save(st, f)
         self.adopt_devices(rec["provenance"]["trained_on"])
-        print(f"{self.name}: no checkpoint here; resuming from its publication at step {r['step']:,}", flush=True)
+        what = "resuming from" if r["step"] < self.train_config().steps else "taking the checkpoint of"
+        print(f"{self.name}: no checkpoint here; {what} its publication at step {r['step']:,}", flush=True)
         return True
 
     def wall_time_s(self) -> float:
@@ -304,12 +311,15 @@ class DCIGNJob(Job):
         if self.data == "chairs":
             metrics.update(self._chairs_test_mse(model))
         resume = None
-        if st["step"] < self.train_config().steps and dtype == "float32":
+        if dtype == "float32":
             save_file({"gen": st["gen"].contiguous(),
                        **{f"opt.{i}.{k}": v.detach().cpu().contiguous()
                           for i, s in st["opt"]["state"].items() for k, v in s.items()}}, str(out / RESUME))
-            resume = {"step": st["step"], "acc": st["acc"], "settings": st["settings"],
-                      "param_groups": st["opt"]["param_groups"]}
+            if (out / RESUME).stat().st_size <= MAX_FILE_BYTES:
+                resume = {"step": st["step"], "acc": st["acc"], "settings": st["settings"],
+                          "param_groups": st["opt"]["param_groups"]}
+            else:   # too large to come back from the GPU machine: the next call there starts afresh
+                (out / RESUME).unlink()
         return {"model": "genrepro.dcign.DCIGN", "weights": WEIGHTS, "weights_dtype": dtype,
                 "run": self.run_kind, "data": self.data, "dcign_config": asdict(self.model_config()),
                 "train_config": asdict(self.train_config()), "source": st["settings"]["source"],

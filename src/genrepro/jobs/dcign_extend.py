@@ -12,10 +12,11 @@ history and |r| curve start with the parent's. (Where the parent's length is not
 log and monitor intervals, its last, shorter log window and measurement stay in the history as an
 extra record; the weights and the optimiser are the same. 40,000 is a multiple of both.)
 
-The parent's *complete* checkpoint (``last.pt``, with Adam's state) is where it starts. A complete
-publication keeps no optimiser state, so on a machine without the parent's checkpoint the
-extension can only start from its own partial publication (which carries ``resume.safetensors``
-like any partial DC-IGN job).
+The parent's *complete* checkpoint (``last.pt``, with Adam's state) is where it starts. On a machine
+without it, the parent's complete publication stands in when it carries ``resume.safetensors``
+(:data:`genrepro.jobs.dcign.RESUME`: publications made since 2026-12-06 keep Adam's state); an older
+complete publication keeps none, and the parent must then be trained again on this machine. Once
+started, the extension goes on from its own checkpoint or partial publication like any DC-IGN job.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from genrepro.data.prep import atomic_file
+from genrepro.jobs.dcign_table import JOB_RETUNES
 
 if TYPE_CHECKING:
     from genrepro.jobs.dcign import DCIGNJob
@@ -44,19 +46,21 @@ def adopt_parent(job: "DCIGNJob", parent: "DCIGNJob", device: torch.device) -> b
     """With no checkpoint of ``job`` here, write the ``parent``'s complete checkpoint as ``job``'s
     ``last.pt``, its settings made ``job``'s. Refused, with the fix, when the parent is not complete
     here or differs from ``job`` in anything but the schedule's length and ``job``'s retuned training
-    fields (:data:`~genrepro.jobs.dcign_table.JOB_RETUNES`). False when ``job`` already has a checkpoint."""
-    from genrepro.jobs.dcign_table import JOB_RETUNES
-
+    fields (:data:`~genrepro.jobs.dcign_table.JOB_RETUNES`). Without the parent's checkpoint here, its
+    publication's (:meth:`~genrepro.jobs.dcign.DCIGNJob.adopt_published`) where that carries Adam's
+    state. False when ``job`` already has a checkpoint."""
     if job.checkpoint() is not None:
         return False
+    if parent.checkpoint() is None:
+        parent.adopt_published(complete=True)
     st = parent.checkpoint()
     need = parent.train_config().steps
     if st is None or st["step"] < need:
         where = "has no checkpoint here" if st is None else f"is at step {st['step']:,} of {need:,} here"
         raise RuntimeError(
-            f"{job.name} goes on from {parent.name}'s complete checkpoint, and {parent.name} {where} (a complete "
-            f"publication keeps no optimiser state): run `python -m genrepro.train {parent.name}` to completion "
-            "on this machine first")
+            f"{job.name} goes on from {parent.name}'s complete checkpoint, and {parent.name} {where} (nor a "
+            "publication with its optimiser state; those made before 2026-12-06 keep none): run "
+            f"`python -m genrepro.train {parent.name}` to completion on this machine first")
     mine = trainer_settings(job, device)
     theirs = json.loads(json.dumps(st["settings"]))   # a copy
     for part in ("train", "source"):

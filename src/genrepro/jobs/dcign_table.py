@@ -104,21 +104,6 @@ RUNS = {   # job name -> (TrainConfig run, data, scale, description)
                                               "DC-IGN (clamped) plus our mirror tie, a 100× invariance and our "
                                               "swap tie, on faces whose light turns with the face (not in the "
                                               "paper), reduced 64×64 (CPU), §3.2/§4.1"),
-    "dcign-faces-mirror-inv-swap-facelight-80k": ("dcign", "faces", "reduced",
-                                                  "dcign-faces-mirror-inv-swap-facelight (not in the paper) with "
-                                                  "its schedule lengthened to 80,000 steps, going on from that "
-                                                  "job's complete checkpoint, reduced 64×64 (CPU), §3.2/§4.1"),
-    "dcign-faces-mirror-inv-swap-facelight-80k-inv10": ("dcign", "faces", "reduced",
-                                                        "dcign-faces-mirror-inv-swap-facelight-80k (not in the paper) "
-                                                        "trained on to 90,000 steps with a 1,000× invariance from "
-                                                        "step 80,000 on, reduced 64×64 (CPU), §3.2/§4.1"),
-    "dcign-faces-mirror-inv-swap-facelight-80k-inv10-100k": ("dcign", "faces", "reduced",
-                                                             "dcign-faces-mirror-inv-swap-facelight-80k-inv10 (not in "
-                                                             "the paper) with its schedule lengthened to 100,000 steps, "
-                                                             "reduced 64×64 (CPU), §3.2/§4.1"),
-    "dcign-faces-mirror-inv-swap-facelight-80k-inv10-100k-moments": (
-        "dcign", "faces", "reduced", "dcign-faces-mirror-inv-swap-facelight-80k-inv10-100k (not in the paper) trained "
-        "on to 110,000 steps with our moment tie from step 100,000 on, reduced 64×64 (CPU), §3.2/§4.1"),
     "dcign-faces-wide-mirror-inv-swap-facelight": ("dcign", "faces", "reduced",
                                                    "dcign-faces-mirror-inv-swap-facelight (not in the paper) at "
                                                    "dcign-faces-wide's widths (48/24/12), reduced 64×64 (CPU), "
@@ -172,6 +157,37 @@ for _ext, _parent in JOB_EXTENDS.items():   # a parent before its extensions
     JOB_TRAIN[_ext] = {**JOB_TRAIN.get(_parent, {}), **JOB_RETUNES.get(_ext, {}), "steps": EXTEND_STEPS[_ext]}
     if _parent in JOB_DATA:
         JOB_DATA[_ext] = dict(JOB_DATA[_parent])
+# How a retuned field reads in a job's description (the invariance against the paper's 1/100).
+_RETUNE_WORDS = {"invariance": lambda v: f"a {v / _FULL.invariance:,.0f}× invariance",
+                 "moments": lambda v: "our moment tie" + ("" if v == _FULL.moment_tie else f" at {v:g}"),
+                 "swap": lambda v: "our swap tie" + ("" if v == _FULL.swap_tie else f" at {v:g}"),
+                 "mirror": lambda v: "our mirror tie" + ("" if v == _FULL.mirror_tie else f" at {v:g}")}
+
+
+def _extension_description(ext: str, scale: str) -> str:
+    """``RUNS``' description of an extension, from :data:`JOB_EXTENDS`, :data:`EXTEND_STEPS` and
+    :data:`JOB_RETUNES` (so that it cannot disagree with them); ``scale``: its line's first job's."""
+    parent, steps = JOB_EXTENDS[ext], EXTEND_STEPS[ext]
+    if ext in JOB_RETUNES:
+        begin = JOB_TRAIN[parent].get("steps", REDUCED_STEPS["dcign"])
+        how = " and ".join(_RETUNE_WORDS[k](v) for k, v in JOB_RETUNES[ext].items())
+        what = f"trained on to {steps:,} steps with {how} from step {begin:,} on (a retune)"
+    else:
+        what = f"with its schedule lengthened to {steps:,} steps"
+    return (f"{parent} (not in the paper) {what}, going on from that job's complete checkpoint, "
+            f"{scale} 64×64 (CPU), §3.2/§4.1")
+
+
+_runs = {}
+for _name, _spec in RUNS.items():   # each line of extensions right after the job it starts from
+    _runs[_name] = _spec
+    _end = _name
+    while _kids := [e for e, p in JOB_EXTENDS.items() if p == _end]:
+        if len(_kids) > 1:
+            raise ValueError(f"{_end} has several extensions ({', '.join(_kids)}): one line each")
+        _end = _kids[0]
+        _runs[_end] = (*_spec[:3], _extension_description(_end, _spec[2]))
+RUNS = _runs
 # Network overrides of single jobs: the paper's recipe at half the paper's widths (the profile's
 # ``wide_enc_channels`` / ``wide_dec_channels``), against the blur of the reduced widths (#14 e).
 _WIDE = replace(DCIGNConfig.reduced(), enc_channels=tuple(_FULL.wide_enc_channels),
@@ -185,15 +201,23 @@ def faces_jobs() -> list[str]:
 
 
 def retune_of(job: str) -> tuple[int, dict[str, Any], dict[str, float]] | None:
-    """The retune in ``job``'s line of extensions (:data:`JOB_EXTENDS`), its own or an ancestor's:
-    the step it began at, the retuned fields' values before it (``None``: the profile's) and the
-    values it set (:data:`JOB_RETUNES`); ``None`` when there is none."""
+    """The latest retune in ``job``'s line of extensions (:data:`JOB_EXTENDS`), its own or an
+    ancestor's: the step it began at, the retuned fields' values before it (``None``: the profile's)
+    and the values it set (:data:`JOB_RETUNES`); ``None`` when there is none. All: :func:`retunes_of`."""
+    found = retunes_of(job)
+    return found[-1] if found else None
+
+
+def retunes_of(job: str) -> list[tuple[int, dict[str, Any], dict[str, float]]]:
+    """Every retune in ``job``'s line of extensions, the oldest first, each as :func:`retune_of`
+    gives it (the 110,000-step moment-tie job: the pull at 10 from 80,000, the tie from 100,000)."""
+    out = []
     while job in JOB_EXTENDS:
         if job in JOB_RETUNES:
             before = JOB_TRAIN[JOB_EXTENDS[job]]
-            return before["steps"], {k: before.get(k) for k in JOB_RETUNES[job]}, dict(JOB_RETUNES[job])
+            out.append((before["steps"], {k: before.get(k) for k in JOB_RETUNES[job]}, dict(JOB_RETUNES[job])))
         job = JOB_EXTENDS[job]
-    return None
+    return out[::-1]
 
 
 def light_frame(job: str) -> str:
@@ -203,5 +227,4 @@ def light_frame(job: str) -> str:
 
 
 __all__ = ["EXTEND_STEPS", "JOB_DATA", "JOB_EXTENDS", "JOB_MODEL", "JOB_RETUNES", "JOB_TRAIN", "REDUCED_CHECKPOINT_EVERY",
-           "REDUCED_STEPS", "RUNS", "faces_jobs", "light_frame",
-           "retune_of"]
+           "REDUCED_STEPS", "RUNS", "faces_jobs", "light_frame", "retune_of", "retunes_of"]
