@@ -174,8 +174,8 @@ def _extension_description(ext: str, scale: str) -> str:
         what = f"trained on to {steps:,} steps with {how} from step {begin:,} on (a retune)"
     else:
         what = f"with its schedule lengthened to {steps:,} steps"
-    return (f"{parent} (not in the paper) {what}, going on from that job's complete checkpoint, "
-            f"{scale} 64×64 (CPU), §3.2/§4.1")
+    size = "reduced 64×64 (CPU)" if scale == "reduced" else "150×150"
+    return f"{parent} (not in the paper) {what}, going on from that job's complete checkpoint, {size}, §3.2/§4.1"
 
 
 _runs = {}
