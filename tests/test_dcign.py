@@ -634,6 +634,52 @@ def test_azimuth_sweep_reach_tells_a_latent_that_tracks_the_pose_from_one_that_f
         azimuth_sweep_reach(_SweepOracle(lambda a: a), face_model, 0)
 
 
+def test_turned_faces_labels_each_decode_with_the_pose_it_shows(face_model):
+    """The chapter's Figure 5 over twice its range: each face's frontal view decoded at each z1
+    value, labelled with the azimuth of the nearest rendered view of that face. A z1 = azimuth/30
+    turns it to exactly azimuth = 30·z1, out to both profiles; one that folds back at ±45° (sin 2a)
+    never shows more than 45°. Bad arguments are refused."""
+    from genrepro.jobs.dcign_measures import azimuth_sweep_reach, turned_faces
+
+    straight = _SweepOracle(lambda a: a / 30)
+    azimuth_sweep_reach(straight, face_model, 2, step=15)     # the oracle learns the faces' reference views
+    out = turned_faces(straight, face_model, 2, torch.linspace(-3, 3, 7), step=15)
+    assert out["images"].shape == (2, 7, 24, 24) and out["values"] == pytest.approx([-3, -2, -1, 0, 1, 2, 3])
+    assert out["matched"].tolist() == [[-90, -60, -30, 0, 30, 60, 90]] * 2
+    fold = _SweepOracle(lambda a: torch.sin(torch.deg2rad(2 * a)))
+    azimuth_sweep_reach(fold, face_model, 2, step=15)
+    assert abs(turned_faces(fold, face_model, 2, torch.linspace(-2, 2, 9), step=15)["matched"]).max() <= 45
+    with pytest.raises(ValueError, match="n_faces"):
+        turned_faces(straight, face_model, 0, [0.0, 1.0])
+    with pytest.raises(ValueError, match="two values"):
+        turned_faces(straight, face_model, 1, [0.0])
+
+
+def test_detail_kept_tells_a_sharp_reconstruction_from_a_blurred_one(face_model):
+    """An exact copy keeps all of the faces' edges and fine detail; a blur keeps less, and less of
+    the fine detail than of the edges; the mean of the views keeps fewer edges, and a flat image
+    nothing. Mismatched shapes and flat images are refused."""
+    import torch.nn.functional as F
+
+    from genrepro.data import faces
+    from genrepro.jobs.dcign_measures import detail_kept
+
+    fb = faces.FaceBatches(face_model, 32, split="test")
+    x = fb.batch(faces.AZ_VARIED, 0).images                      # (N, 1, 32, 32) in [0, 1]
+    same = detail_kept(x, x)
+    assert same == {"mse": 0.0, "edges_kept": 1.0, "fine_kept": 1.0}
+    blur = detail_kept(x, F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False))
+    assert 0 < blur["fine_kept"] < blur["edges_kept"] < 1 and blur["mse"] > 0
+    mean = detail_kept(x[:, 0], x.mean(0, keepdim=True).expand_as(x)[:, 0])
+    assert mean["edges_kept"] < blur["edges_kept"]
+    flat = detail_kept(x, torch.zeros_like(x))
+    assert flat["edges_kept"] == pytest.approx(0, abs=1e-6) and flat["fine_kept"] == pytest.approx(0, abs=1e-6)
+    with pytest.raises(ValueError, match="one shape"):
+        detail_kept(x, x[:, 0])
+    with pytest.raises(ValueError, match="flat"):
+        detail_kept(torch.zeros(2, 8, 8), torch.zeros(2, 8, 8))
+
+
 def test_rendered_test_sets_are_the_test_split_as_uint8_batches(face_model):
     """The chapter's test faces for a size with no prepared file: batch i of each kind is the
     "test" split's batch i, stored as uint8 like test_batches_<profile>.npz."""

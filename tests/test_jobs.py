@@ -143,6 +143,54 @@ def test_half_precision_variant_is_scored_on_the_weights_it_publishes(artifacts)
     assert r["mean"] == pytest.approx(m["parzen_mean"], abs=1e-9)
 
 
+def test_a_gan_comparison_variant_is_published_as_its_record(artifacts, monkeypatch):
+    """A comparison variant (gan-mnist-gauss, gan-mnist-seed1) keeps no generator, partial or
+    complete: the record holds the scores of the weights it would publish and their SHA-256.
+    ``--record-only`` turns an older partial publication with its generator into that record;
+    the main gan-mnist keeps its generator and is refused."""
+    from genrepro import train
+    from genrepro.jobs.gan import GANMnist, GANMnistGauss, GANMnistSeed1
+
+    assert GANMnistGauss().keeps_weights(False) is False and GANMnistSeed1().keeps_weights(True) is False
+    assert GANMnist().keeps_weights(True) is True
+
+    class TinyVariant(TinyGAN):
+        name = "tiny-variant"
+        weights_dtype = torch.float16
+        record_only = True
+
+    class TinyVariantKept(TinyVariant):   # the same job as published before: generator kept
+        record_only = False
+
+    root, cpu, quiet = artifacts / "published", torch.device("cpu"), lambda m: None
+    monkeypatch.setattr("genrepro.jobs.base.published_root", lambda: root)
+    job = TinyVariant()
+    job.run(Budget(3600), cpu, progress=False)
+    monkeypatch.setattr(job, "status", lambda: Status(2, 4, "epochs"))      # partial
+    jobs.write_published(job, cpu, "cmd", root=root, log=quiet)
+    rec = published.record(job.name, root)
+    assert rec["files"] == {} and rec["weights_kept"] is False and rec["provenance"]["done"] == 2
+    with pytest.raises(published.PublishedModelError, match=r"record only .*published\.record"):
+        published.load(job.name, root)
+    kept = TinyVariantKept()
+    monkeypatch.setattr(kept, "status", lambda: Status(2, 4, "epochs"))
+    jobs.write_published(kept, cpu, "cmd", root=root, log=quiet, force=True)
+    old = published.record(job.name, root)
+    assert old["files"]["generator.safetensors"] == rec["weights_sha256"]   # the very bytes it would keep
+    assert old["metrics"] == rec["metrics"]
+    with pytest.raises(published.PublishedModelError, match="only a complete publication"):
+        published.drop_weights(job.name, root)                               # partial: not without partial=True
+    never = TinyVariant()
+    never.name = "never-published"
+    monkeypatch.setattr(jobs, "get", lambda name: {job.name: job, never.name: never, "gan-mnist": GANMnist()}[name])
+    assert train.main([never.name, "--record-only"]) == 1                   # nothing published
+    assert train.main([job.name, "--record-only"]) == 0
+    now = published.record(job.name, root)
+    assert now["files"] == {} and now["weights_sha256"] == rec["weights_sha256"] and now["metrics"] == rec["metrics"]
+    assert not (root / job.name / "generator.safetensors").exists()
+    assert train.main(["gan-mnist", "--record-only"]) == 2                  # the book samples its generator
+
+
 def test_a_publication_further_along_is_not_replaced_by_a_shorter_run(artifacts, monkeypatch):
     """On a new machine a job starts again from nothing; publishing that must not silently
     overwrite the further-trained model the repository holds."""
@@ -502,9 +550,10 @@ def test_published_records_are_consistent():
             assert "paper:" in prov["scale"] and str(prov["done"]) in prov["scale"]
         assert prov["complete"] == (prov["status"].startswith("complete"))
         assert json.dumps(rec["metrics"])
-        if rec.get("weights_kept") is False:   # only a finished Deep GMM net is published as its record
+        if rec.get("weights_kept") is False:   # a finished Deep GMM net, a GAN comparison variant: its record
             job = jobs.get(name)
-            assert isinstance(job, DeepGMMNet) and not job.keeps_weights(True) and prov["complete"], name
+            assert not job.keeps_weights(True), name
+            assert (isinstance(job, DeepGMMNet) and prov["complete"]) or not job.keeps_weights(False), name
             assert rec["files"] == {} and len(rec["weights_sha256"]) == 64 and rec["history"]
             continue
         model, _ = published.load(name)
@@ -686,11 +735,62 @@ def test_kmeans_publication_rebuilds_its_centroids_from_labels(tmp_path, monkeyp
 
 def test_published_set_fits_its_caps():
     """Each published file ≤ 16 MiB (what a GPU machine can bring back), the whole set ≤ 60 MiB."""
-    from genrepro.jobs.base import MAX_FILE_BYTES, published_root
+    from genrepro.jobs.base import MAX_FILE_BYTES, MAX_SET_BYTES, published_root
 
     files = [f for f in published_root().rglob("*") if f.is_file()] if published_root().is_dir() else []
     assert all(f.stat().st_size <= MAX_FILE_BYTES for f in files)
-    assert sum(f.stat().st_size for f in files) <= 60 * 2**20
+    assert sum(f.stat().st_size for f in files) <= MAX_SET_BYTES
+
+
+def test_the_working_tree_leaves_the_gpu_command_room_for_its_first_jobs(tmp_path):
+    """The device tool takes 64 MiB of working tree and bundle together: the published set and the
+    rendered chapters must leave ``make gpu-jobs`` room for the first jobs only a GPU can train
+    (the paper's 150×150 faces and baseline DC-IGN networks, ``gan-faces``), packed as a fresh
+    clone has them. (``dcign-chairs-150`` brings 13.5 MiB of chairs and waits for room.)"""
+    from genrepro import gpu
+    from genrepro.jobs import registry
+
+    first = ["gan-faces", "dcign-faces-150", "dcign-baseline-150"]
+    assert all(registry()[n].gpu_only for n in first)
+    lines = []
+    manifest = gpu.pack(tmp_path / "bundle", names=first, log=lines.append)
+    assert set(first) <= {e["name"] for e in manifest["jobs"]}, "\n".join(lines)
+
+
+def test_a_publication_past_the_sets_cap_is_refused_before_its_scores_and_writes_nothing(artifacts, monkeypatch):
+    """A publication that would take the published set past its cap is refused with the fix, the
+    earlier publication left as it was; a Deep GMM net is refused before its exact scores."""
+    from genrepro.jobs import base
+
+    root, cpu, quiet = artifacts / "published", torch.device("cpu"), lambda m: None
+    monkeypatch.setattr("genrepro.jobs.base.published_root", lambda: root)
+    net = DeepGMMNet("patches", (2, 3), profile="quick", data=BLOBS)
+    net.run(Budget(0), cpu, progress=False)
+    jobs.write_published(net, cpu, "cmd", root=root, log=quiet)          # partial: weights and paths
+    before = {f.name: f.read_bytes() for f in (root / net.name).iterdir()}
+    size = base.set_bytes(root)
+    assert size == sum(len(b) for b in before.values())
+    (root / "other").mkdir()
+    (root / "other" / "w.bin").write_bytes(b"x" * 1000)
+    assert base.set_bytes(root) == size + 1000 and base.set_bytes(root, without=net.name) == 1000
+    net.run(Budget(0), cpu, progress=False)                              # one more EM iteration
+    arrays = len(before["weights.safetensors"]) + len(before["resume.safetensors"])   # the same shapes again
+    monkeypatch.setattr(base, "MAX_SET_BYTES", 1000 + arrays - 1)        # its own old files don't count
+    scored = []
+    real = DeepGMMNet.evaluate
+    monkeypatch.setattr(DeepGMMNet, "evaluate", lambda self, *a: scored.append(1) or real(self, *a))
+    with pytest.raises(base.PublishedSetFull, match=rf"publishing {net.name} .* over its cap .* --record-only"):
+        jobs.write_published(net, cpu, "cmd", root=root, log=quiet)
+    assert not scored                                                    # refused before the scores
+    assert {f.name: f.read_bytes() for f in (root / net.name).iterdir()} == before
+    assert sorted(p.name for p in root.iterdir()) == sorted([net.name, "other"])   # no temporary folder left
+    monkeypatch.setattr(base, "MAX_SET_BYTES", 1000 + arrays)            # the arrays fit, with the record not
+    with pytest.raises(base.PublishedSetFull):
+        jobs.write_published(net, cpu, "cmd", root=root, log=quiet)
+    assert scored and {f.name: f.read_bytes() for f in (root / net.name).iterdir()} == before
+    monkeypatch.setattr(base, "MAX_SET_BYTES", size + 1000 + 2**16)
+    jobs.write_published(net, cpu, "cmd", root=root, log=quiet)
+    assert scored and published.record(net.name, root)["provenance"]["done"] == 2
 
 
 def test_drop_weights_leaves_the_record_a_record_only_publication_has(artifacts, monkeypatch):

@@ -154,8 +154,9 @@ def load(name: str, root: Path | None = None) -> tuple[Any, dict[str, Any]]:
     rec = record(name, root)
     if rec.get("weights_kept") is False:
         raise PublishedModelError(
-            f"{name} is published as its record only (scores, history and the SHA-256 of its weights; a "
-            f"complete Deep GMM net, whose weights the repository does not keep): read it with `published.record({name!r})`, "
+            f"{name} is published as its record only (scores, history and the SHA-256 of its weights; a complete "
+            f"Deep GMM net or a GAN comparison variant, whose weights the repository does not keep): read it with "
+            f"`published.record({name!r})`, "
             f"or refit the weights with `python -m genrepro.train {name} --force --budget-min M` (their SHA-256 should be "
             f"the recorded {rec.get('weights_sha256', '?')[:12]}…)")
     for f in rec["files"]:           # every file, so an altered one is caught whatever is loaded
@@ -166,9 +167,11 @@ def load(name: str, root: Path | None = None) -> tuple[Any, dict[str, Any]]:
     return model, rec
 
 
-def drop_weights(name: str, root: Path | None = None) -> Path:
-    """Keep only the record of the complete publication ``name``: its ``weights.safetensors`` is
-    verified, then removed, and the record keeps its SHA-256 (``weights_sha256``) and says when
+def drop_weights(name: str, root: Path | None = None, partial: bool = False) -> Path:
+    """Keep only the record of the complete publication ``name`` (or a partial one, with
+    ``partial``: a job whose publications never keep weights, e.g. a GAN comparison variant):
+    its one weight file (``weights.safetensors``, ``generator.safetensors``) is verified, then
+    removed, and the record keeps its SHA-256 (``weights_sha256``) and says when
     (``provenance.weights_dropped``); scores and history are unchanged, as a publication made
     record-only would have them. Refused while another publication names those weights
     (``weights_from``: publish that one again first). Atomic: on any error nothing changes."""
@@ -180,11 +183,13 @@ def drop_weights(name: str, root: Path | None = None) -> Path:
     rec = record(name, root)
     if rec.get("weights_kept") is False:
         raise PublishedModelError(f"{name} is published as its record only already")
-    if not rec["provenance"]["complete"] or set(rec["files"]) != {"weights.safetensors"}:
-        raise PublishedModelError(f"{name} is {rec['provenance']['status']} with files {sorted(rec['files'])}: only a "
-                                  "complete publication of weights.safetensors alone can be kept as its record")
-    digest = rec["files"]["weights.safetensors"]
-    verified_file(name, "weights.safetensors", root, rec)
+    files = sorted(rec["files"])
+    if not (rec["provenance"]["complete"] or partial) or len(files) != 1 or not files[0].endswith(".safetensors"):
+        raise PublishedModelError(f"{name} is {rec['provenance']['status']} with files {files}: only a "
+                                  f"{'' if partial else 'complete '}publication of one weight file (.safetensors) "
+                                  "can be kept as its record")
+    digest = rec["files"][files[0]]
+    verified_file(name, files[0], root, rec)
     users = [n for n in names(root) if record(n, root).get("weights_from", {}).get("name") == name]
     if users:
         raise PublishedModelError(f"{', '.join(users)} use(s) the weights of {name}: publish them again first "

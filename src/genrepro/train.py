@@ -5,7 +5,7 @@
     python -m genrepro.train NAME --publish              # write results/published/NAME/
     python -m genrepro.train --pending [--budget-min M]  # unfinished jobs in priority order
     python -m genrepro.train NAME --accept-published WHY # an older publication counts (say why)
-    python -m genrepro.train NAME --record-only          # a complete Deep GMM net: keep its record only
+    python -m genrepro.train NAME --record-only          # a complete Deep GMM net, a GAN variant: record only
     python -m genrepro.train NAME --measure [--faces N]  # a published DC-IGN faces net: its test |r|
 
 A job runs the full profile's settings; each call trains until the job is done or the budget
@@ -71,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --publish: replace a publication that is further along than this checkpoint; "
                          "else: train a job even though it is published complete (e.g. to refit a record-only one)")
     ap.add_argument("--record-only", action="store_true",
-                    help="drop the weights of the named complete Deep GMM publications, keeping their records and "
-                         "the weights' SHA-256 (what a complete one is published as today; makes room)")
+                    help="drop the weights of the named complete Deep GMM publications (or GAN comparison "
+                         "variants), keeping their records and the weights' SHA-256 (what such a job is published "
+                         "as today; makes room)")
     ap.add_argument("--accept-published", metavar="WHY",
                     help="declare that each named job's publication, made under an older settings tag, is "
                          "what the job would train today, and say why (results/published/equivalent_tags.json)")
@@ -185,17 +186,24 @@ def _measure(selected: list[jobs.Job], n_faces: int, device: torch.device) -> in
 
 
 def _record_only(selected: list[jobs.Job]) -> int:
-    """``--record-only``: each named job must be published complete with its current settings and
-    be one whose complete publications keep no weights (a Deep GMM net or measurement)."""
+    """``--record-only``: each named job must be one whose complete publications keep no weights
+    (a Deep GMM net or measurement), published complete with its current settings, or one whose
+    publications never keep them (a GAN comparison variant), published at all."""
     from genrepro import published
 
+    never = set()
     for job in selected:
         keeps = getattr(job, "keeps_weights", None)
         if keeps is None or keeps(True):
-            print(f"error: {job.name}'s complete publication keeps its weights (the book loads them); "
-                  "--record-only is for the Deep GMM nets and measurements", file=sys.stderr)
+            print(f"error: {job.name}'s complete publication keeps its weights (the book loads them); --record-only "
+                  "is for the Deep GMM nets and measurements and the GAN comparison variants", file=sys.stderr)
             return 2
-        if not job.published_complete():
+        if not keeps(False):
+            never.add(job.name)
+            if job.name not in published.names():
+                print(f"error: {job.name} is not published: nothing to keep as a record", file=sys.stderr)
+                return 1
+        elif not job.published_complete():
             print(f"error: {job.name} is not published complete with its current settings: run "
                   f"`python -m genrepro.train {job.name}`, then `--publish` (which keeps its record only)",
                   file=sys.stderr)
@@ -205,7 +213,7 @@ def _record_only(selected: list[jobs.Job]) -> int:
             print(f"{job.name}: record only already", flush=True)
             continue
         try:
-            target = published.drop_weights(job.name)
+            target = published.drop_weights(job.name, partial=job.name in never)
         except published.PublishedModelError as e:
             print(f"error: {e}", file=sys.stderr)
             return 1

@@ -35,6 +35,14 @@ from genrepro.data.prep import atomic_dir, atomic_file, sha256_file
 PUBLISHED = "published"
 RECORD = "record.json"
 MAX_FILE_BYTES = 16 * 2**20     # the GPU machine brings back files of at most 16 MiB
+# The published set travels with the working tree to the GPU machine, which takes 64 MiB of tree
+# and bundle together (genrepro.gpu.CARRY_LIMIT): the set's cap leaves the rest of the tree and
+# the GPU command's first jobs their room (tests/test_jobs.py checks both)
+MAX_SET_BYTES = 60 * 2**20
+
+
+class PublishedSetFull(ValueError):
+    """A publication would take the published set past :data:`MAX_SET_BYTES`."""
 
 
 class OutOfBudget(Exception):
@@ -284,12 +292,40 @@ class Job:
             p.write_text(json.dumps(seen))
 
 
+def set_bytes(root: Path, without: str | None = None) -> int:
+    """Bytes of the published set under ``root``, leaving out the publication ``without`` (and the
+    hidden folders a publication is built in: :func:`genrepro.data.prep.atomic_dir`)."""
+    if not root.is_dir():
+        return 0
+    return sum(f.stat().st_size for d in root.iterdir() if d.is_dir() and d.name != without
+               and not d.name.startswith(".") for f in d.rglob("*") if f.is_file())
+
+
+def check_room(name: str, folder: Path, root: Path) -> None:
+    """Refuse (:class:`PublishedSetFull`) a publication of ``name`` whose files in ``folder`` would
+    take the set under ``root`` past :data:`MAX_SET_BYTES` (it replaces any earlier ``name``).
+    A job whose scores take long calls it on its files before scoring (``root`` is then
+    ``folder.parent``, where :func:`write_published` builds it); :func:`write_published` calls it
+    again once the record is written."""
+    new = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    total = set_bytes(root, without=name) + new
+    if total > MAX_SET_BYTES:
+        mib = 2**20
+        raise PublishedSetFull(
+            f"publishing {name} ({new / mib:.1f} MiB) would take the published set to {total / mib:.1f} MiB, over "
+            f"its cap of {MAX_SET_BYTES / mib:.0f} MiB (the repository travels to the GPU machine, 64 MiB with the "
+            "GPU bundle); nothing was written. Make room first: publish it once complete (a complete Deep GMM "
+            "net keeps its record only), keep a finished Deep GMM net as its record (`python -m genrepro.train "
+            "NAME --record-only`), or remove a publication the book no longer reads")
+
+
 def write_published(job: Job, device: torch.device, command: str, root: Path | None = None,
                     log: Callable[[str], None] = print, force: bool = False) -> Path:
     """Publish ``job`` into ``root/<name>`` (default ``results/published``), atomically: the
     folder is built beside its target and swapped in whole, so a failure leaves the previous
     publication (or nothing) in place. A publication further along than this machine's
-    checkpoint (e.g. made on another machine) is not replaced unless ``force``."""
+    checkpoint (e.g. made on another machine) is not replaced unless ``force``, and none that
+    would take the set past its cap (:func:`check_room`) is made."""
     st = job.status()
     if not job.started():
         raise RuntimeError(f"job {job.name!r} has not started: nothing to publish. Run "
@@ -325,6 +361,7 @@ def write_published(job: Job, device: torch.device, command: str, root: Path | N
             **body,
         }
         (tmp / RECORD).write_text(json.dumps(_jsonable(record), indent=1, sort_keys=False) + "\n")
+        check_room(job.name, tmp, root)
     log(f"published {job.name} ({st.state}) to {paths.display(target)}")
     return target
 

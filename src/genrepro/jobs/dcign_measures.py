@@ -12,8 +12,10 @@ how well each clamped latent tracks its factor on unseen faces, and where it fal
 * :func:`light_in_images` — how much the renders alone change with the light, by pose, for our
   camera-frame light and a light that turns with the face;
 * :func:`azimuth_sweep_reach` — how far Figure 5's z1 sweep turns a face, and z1 against a dense
-  azimuth sweep of the renders (where it stops tracking the pose);
-* :func:`pose_in_identity_latents` / :func:`readout_r2` — how much pose the identity latents carry.
+  azimuth sweep of the renders (where it stops tracking the pose); :func:`turned_faces` — that
+  sweep's decodes over a chosen range, each labelled with the pose it shows;
+* :func:`pose_in_identity_latents` / :func:`readout_r2` — how much pose the identity latents carry;
+* :func:`detail_kept` — how much of the faces' edges and finest detail reconstructions keep.
 """
 
 from __future__ import annotations
@@ -208,6 +210,31 @@ def light_in_images(face_model, size: int, azimuths: Any, n_faces: int, step: fl
     return out
 
 
+def _reference_sweeps(model: DCIGN, face_model, n_faces: int, az: torch.Tensor, light_frame: str,
+                      device: torch.device | str) -> list[torch.Tensor]:
+    """Renders of the first ``n_faces`` unseen test identities (one per azimuth batch) at the
+    network's size, at each azimuth of ``az``, elevation 0 and light 0: the reference views."""
+    from genrepro.data import faces
+
+    fb = faces.FaceBatches(face_model, model.cfg.image_size, split="test", device=device, light_frame=light_frame)
+    zeros = torch.zeros(len(az))
+    return [_one_face(fb, fb.sample(faces.AZ_VARIED, i), az, zeros, zeros).to(device) for i in range(n_faces)]
+
+
+def _turned(model: DCIGN, ref: torch.Tensor, az: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The frontal view of one face's reference sweep ``ref`` decoded with z1 set to each of
+    ``values``, all else as encoded, and the azimuth of the reference view nearest each decode
+    (mean squared pixel difference): the pose each decode shows."""
+    from genrepro.dcign import decode, encode
+
+    front = int(torch.argmin(az.abs()))
+    code = encode(model, ref[front:front + 1]).repeat(len(values), 1)
+    code[:, 0] = values.to(code.device)
+    out = decode(model, code)
+    d = ((out[:, None] - ref[None]) ** 2).flatten(2).mean(-1)   # (values, azimuths)
+    return out, az[d.argmin(1).cpu()]
+
+
 def azimuth_sweep_reach(model: DCIGN, face_model, n_faces: int, step: float = 5.0, stretch: float = 2.0,
                         light_frame: str = "camera", device: torch.device | str = "cpu") -> dict[str, Any]:
     """How far Figure 5's sweep of z1 turns a face, and why not further (beyond the paper; the DC-IGN
@@ -220,48 +247,90 @@ def azimuth_sweep_reach(model: DCIGN, face_model, n_faces: int, step: float = 5.
     as :class:`~genrepro.data.faces.FaceBatches`'s (a network trained on face-frame light).
 
     Returns ``azimuths`` (the reference grid), ``z1`` (the mean z1 of the reference views at each,
-    over faces: a latent that tracked the azimuth throughout would rise monotonically), ``values``
-    and ``reached`` (the median matched azimuth over faces at each value; the first and last value of
-    the inner span are ``span_ends``), and ``reach``: the matched azimuths at the ends of Figure 5's
-    span and of the stretched one."""
+    over faces: a latent that tracked the azimuth throughout would rise monotonically), ``span``
+    (the percentiles), ``values`` and ``reached`` (the median matched azimuth over faces at each
+    value; the first and last value of the inner span are ``span_ends``), and ``reach``: the
+    matched azimuths at the ends of Figure 5's span and of the stretched one."""
     import numpy as np
 
     from genrepro.data import faces
-    from genrepro.dcign import decode, encode
+    from genrepro.dcign import encode
 
     if n_faces < 1 or not 0 < step <= 45 or stretch < 1:
         raise ValueError(f"need n_faces >= 1, 0 < step <= 45 and stretch >= 1, got {n_faces}, {step}, {stretch}")
     lo, hi = faces.AZIMUTH_RANGE
     az = torch.arange(lo, hi + step / 2, step, dtype=torch.float32)
-    n, size = len(az), model.cfg.image_size
-    fb = faces.FaceBatches(face_model, size, split="test", device=device, light_frame=light_frame)
-    refs, z1 = [], []
     with torch.no_grad():
-        for i in range(n_faces):
-            s = fb.sample(faces.AZ_VARIED, i)
-            refs.append(_one_face(fb, s, az, torch.zeros(n), torch.zeros(n)).to(device))
-            z1.append(encode(model, refs[-1])[:, 0].cpu())
-        z = torch.stack(z1)                                        # (faces, azimuths)
+        refs = _reference_sweeps(model, face_model, n_faces, az, light_frame, device)
+        z = torch.stack([encode(model, r)[:, 0].cpu() for r in refs])   # (faces, azimuths)
         q_lo, q_hi = (float(v) for v in z.flatten().quantile(torch.tensor([0.02, 0.98])))
         mid, half = (q_lo + q_hi) / 2, (q_hi - q_lo) / 2
         inner = torch.linspace(q_lo, q_hi, 9)
         outer = torch.linspace(mid - stretch * half, mid + stretch * half, 9 + 8 * int(stretch > 1))
         below, above = outer[outer < q_lo - 1e-6], outer[outer > q_hi + 1e-6]
         values = torch.cat([below, inner, above])
-        front = int(torch.argmin(az.abs()))
-        matched = []
-        for ref in refs:
-            code = encode(model, ref[front:front + 1]).repeat(len(values), 1)
-            code[:, 0] = values.to(code.device)
-            d = ((decode(model, code)[:, None] - ref[None]) ** 2).flatten(2).mean(-1)   # (values, azimuths)
-            matched.append(az[d.argmin(1).cpu()].numpy())
+        matched = [_turned(model, ref, az, values)[1].numpy() for ref in refs]
     reached = np.median(np.stack(matched), axis=0)
     i_lo, i_hi = len(below), len(below) + len(inner) - 1
-    return {"azimuths": az.tolist(), "z1": [round(float(v), 3) for v in z.mean(0)],
+    return {"azimuths": az.tolist(), "z1": [round(float(v), 3) for v in z.mean(0)], "span": [q_lo, q_hi],
             "values": [round(float(v), 3) for v in values], "reached": [float(v) for v in reached],
             "span_ends": [i_lo, i_hi],
             "reach": {"figure5": [float(reached[i_lo]), float(reached[i_hi])],
                       "stretched": [float(reached[0]), float(reached[-1])]}}
+
+
+def turned_faces(model: DCIGN, face_model, n_faces: int, values: Any, step: float = 5.0,
+                 light_frame: str = "camera", device: torch.device | str = "cpu") -> dict[str, Any]:
+    """Figure 5 over a chosen range (beyond the paper): the frontal views of the first ``n_faces``
+    unseen test identities of :func:`azimuth_sweep_reach` decoded with z1 set to each of
+    ``values`` (e.g. its stretched span), each decode labelled with the azimuth of the nearest
+    rendered view of the same face. Returns ``images`` (faces, values, H, W), ``matched``
+    (faces, values; degrees) and ``values``."""
+    import numpy as np
+
+    from genrepro.data import faces
+
+    values = torch.as_tensor(values, dtype=torch.float32).flatten()
+    if n_faces < 1 or len(values) < 2 or not 0 < step <= 45:
+        raise ValueError(f"need n_faces >= 1, at least two values and 0 < step <= 45, got {n_faces}, "
+                         f"{len(values)} values, {step}")
+    lo, hi = faces.AZIMUTH_RANGE
+    az = torch.arange(lo, hi + step / 2, step, dtype=torch.float32)
+    with torch.no_grad():
+        refs = _reference_sweeps(model, face_model, n_faces, az, light_frame, device)
+        out = [_turned(model, ref, az, values) for ref in refs]
+    return {"images": np.stack([o[0][:, 0].cpu().numpy() for o in out]),
+            "matched": np.stack([o[1].numpy() for o in out]), "values": values.tolist()}
+
+
+def detail_kept(images: Any, recon: Any) -> dict[str, float]:
+    """How much of the faces' detail reconstructions keep (beyond the paper; the DC-IGN issue's
+    "eyes, nose and mouth visible"), in the gradient domain: ``edges_kept`` = 1 − |∇(y − x)|² /
+    |∇x|² with ∇ the Sobel gradient (edges), and ``fine_kept`` the same with the Laplacian (the
+    finest detail: eyes, nostrils, the mouth's line), pooled over the images; with the MSE per
+    pixel. 1: the input's detail exactly; 0: no better than a flat image (below 0: worse, e.g.
+    detail in the wrong place). Blur and misplaced edges both lower it. ``images`` and
+    ``recon``: (N, H, W) or (N, 1, H, W) in [0, 1], the same shape."""
+    import torch.nn.functional as F
+
+    x, y = (torch.as_tensor(a, dtype=torch.float32) for a in (images, recon))
+    if x.shape != y.shape or x.dim() not in (3, 4) or len(x) == 0:
+        raise ValueError(f"need images and reconstructions of one shape (N, H, W) or (N, 1, H, W), got "
+                         f"{tuple(x.shape)} and {tuple(y.shape)}")
+    x, y = (a.reshape(len(a), 1, *a.shape[-2:]) for a in (x, y))
+    sobel = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]]).view(1, 1, 3, 3)
+    lap = torch.tensor([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]).view(1, 1, 3, 3)
+
+    def grad(a):
+        return float((F.conv2d(a, sobel) ** 2 + F.conv2d(a, sobel.transpose(2, 3)) ** 2).sum())
+
+    def fine(a):
+        return float((F.conv2d(a, lap) ** 2).sum())
+
+    if grad(x) == 0:
+        raise ValueError("the images are flat: no detail to keep")
+    return {"mse": float(((y - x) ** 2).mean()), "edges_kept": 1 - grad(y - x) / grad(x),
+            "fine_kept": 1 - fine(y - x) / fine(x)}
 
 
 def readout_r2(z: Any, y: Any, fit: Any, ridge: float = 1e-3) -> float:

@@ -31,7 +31,7 @@ from genrepro.data.prep import atomic_file, sha256_bytes
 from genrepro.deepgmm.state import model_from_state
 from genrepro.deepgmm.experiment import fit_until
 from genrepro.deepgmm.model import DeepGMM
-from genrepro.jobs.base import Budget, Job, Status
+from genrepro.jobs.base import Budget, Job, Status, check_room
 
 CI_TEST = 2000   # the first test points, re-scored by a test on a CPU in seconds
 RESUME = "resume.safetensors"   # a partial net's hard-EM paths: with the weights and history, its checkpoint
@@ -257,6 +257,7 @@ class DeepGMMNet(Job):
             p = model._paths
             save_file({"paths": p.to(torch.int16 if int(p.max()) < 2**15 else torch.int32).cpu().contiguous()},
                       str(out / RESUME))
+        check_room(self.name, out, out.parent)   # before the exact scores (up to 20 min at 1M patches)
         hist = model.history
         kept = {}
         if not keep:   # the bytes weights.safetensors would hold (imported here: the GPU bundle's shim has no save)
