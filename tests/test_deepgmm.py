@@ -84,6 +84,33 @@ def test_soft_stats_skip_only_negligible_responsibilities():
     assert torch.all(st.scatters[3] == 0) and ref[3].abs().max() < 3000 * SOFT_FLOOR * 50
 
 
+def test_exact_log_prob_is_log_prob_faster():
+    """The publishing scorer (genrepro.jobs.deepgmm_score) gives the model's exact log-likelihood —
+    scipy's mixture of every path's Gaussian — whatever its blocks, a dead path (π = 0) adding
+    nothing; bad data is refused."""
+    from genrepro.jobs.deepgmm_score import exact_log_prob
+
+    x = blobs(300, 3)
+    m = DeepGMM(3, (2, 3, 2), init_data=x, seed=3)
+    log_pi = torch.randn(2, 3, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    log_pi[1, 2, 0] = -math.inf
+    m.log_pi = log_pi
+    w, mu, cov = (t.numpy() for t in m.to_gmm())
+    comp = np.stack([multivariate_normal(mu[p], cov[p]).logpdf(x.numpy()) for p in range(12) if w[p] > 0], 1)
+    want = logsumexp(comp + np.log(w[w > 0]), 1)
+    for block, rows in ((16, 256), (1, 7), (5, 300), (12, 1000)):
+        got = exact_log_prob(m, x, path_block=block, rows=rows)
+        assert got.dtype == torch.float64 and got.shape == (300,)
+        np.testing.assert_allclose(got.numpy(), want, atol=1e-9)
+    np.testing.assert_allclose(exact_log_prob(m, x.float()).numpy(), m.log_prob(x).numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="shape"):
+        exact_log_prob(m, x[:, :2])
+    with pytest.raises(ValueError, match="NaN"):
+        exact_log_prob(m, torch.full((2, 3), math.nan, dtype=torch.float64))
+    with pytest.raises(ValueError, match="≥ 1"):
+        exact_log_prob(m, x, path_block=0)
+
+
 def test_to_gmm_consistent_with_log_prob_and_path_ll():
     x = blobs(300, 3)
     m = DeepGMM(3, (2, 3, 2), init_data=x, seed=3)

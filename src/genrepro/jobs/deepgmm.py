@@ -32,6 +32,7 @@ from genrepro.deepgmm.state import model_from_state
 from genrepro.deepgmm.experiment import fit_until
 from genrepro.deepgmm.model import DeepGMM
 from genrepro.jobs.base import Budget, Job, Status, check_room
+from genrepro.jobs.deepgmm_score import exact_log_prob
 
 CI_TEST = 2000   # the first test points, re-scored by a test on a CPU in seconds
 RESUME = "resume.safetensors"   # a partial net's hard-EM paths: with the weights and history, its checkpoint
@@ -215,10 +216,11 @@ class DeepGMMNet(Job):
         return self.status()
 
     def evaluate(self, model: DeepGMM, x: dict[str, torch.Tensor]) -> dict[str, Any]:
-        """Exact log-likelihoods (all paths): mean valid, mean test ± s.e., and the mean over the
-        first :data:`CI_TEST` test points (what a test re-scores from the published weights)."""
-        ll = model.log_prob(x["test"]).double()
-        return {"valid": float(model.log_prob(x["valid"]).mean()), "test": float(ll.mean()),
+        """Exact log-likelihoods (all paths, :func:`~genrepro.jobs.deepgmm_score.exact_log_prob`):
+        mean valid, mean test ± s.e., and the mean over the first :data:`CI_TEST` test points (what
+        a test re-scores from the published weights with ``DeepGMM.log_prob``)."""
+        ll = exact_log_prob(model, x["test"])
+        return {"valid": float(exact_log_prob(model, x["valid"]).mean()), "test": float(ll.mean()),
                 "test_se": float(ll.std() / math.sqrt(len(ll))), "n_test": len(ll),
                 "ci_check": {"n_test": CI_TEST, "mean": float(ll[:CI_TEST].mean()),
                              "se": float(ll[:CI_TEST].std() / math.sqrt(CI_TEST))}}

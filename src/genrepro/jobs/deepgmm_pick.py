@@ -19,6 +19,7 @@ from genrepro.data.prep import sha256_file
 from genrepro.deepgmm.model import DeepGMM
 from genrepro.jobs.base import Budget, Job, Status
 from genrepro.jobs.deepgmm import DEPTH_NAMES, DeepGMMNet, as_published, model_from_weights, sweep
+from genrepro.jobs.deepgmm_score import exact_log_prob
 
 
 class TableOnePick(Job):
@@ -85,7 +86,7 @@ class TableOnePick(Job):
                 complete, model = True, None
             elif st.done:
                 model = net.restore(device, x["train"])
-                valid, done, state, complete = float(model.log_prob(x["valid"]).mean()), st.done, st.state, st.complete
+                valid, done, state, complete = float(exact_log_prob(model, x["valid"]).mean()), st.done, st.state, st.complete
             else:
                 rows.append({"net": net.name, "layer_sizes": list(net.layers), "status": st.state})
                 continue
