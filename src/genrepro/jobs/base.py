@@ -292,6 +292,17 @@ class Job:
             p.write_text(json.dumps(seen))
 
 
+def record_only_fields(tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """What a publication that keeps no weights records in their place: ``weights_kept`` False
+    and the SHA-256 of the bytes the safetensors file of ``tensors`` would hold (imported here:
+    the GPU bundle's safetensors stand-in has no ``save``)."""
+    from safetensors.torch import save as safetensors_bytes
+
+    from genrepro.data.prep import sha256_bytes
+
+    return {"weights_kept": False, "weights_sha256": sha256_bytes(safetensors_bytes(tensors))}
+
+
 def set_bytes(root: Path, without: str | None = None) -> int:
     """Bytes of the published set under ``root``, leaving out the publication ``without`` (and the
     hidden folders a publication is built in: :func:`genrepro.data.prep.atomic_dir`)."""

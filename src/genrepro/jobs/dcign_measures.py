@@ -210,6 +210,14 @@ def light_in_images(face_model, size: int, azimuths: Any, n_faces: int, step: fl
     return out
 
 
+def _azimuth_grid(step: float) -> torch.Tensor:
+    """The reference views' azimuths: the renderer's azimuth range in ``step``-degree steps."""
+    from genrepro.data import faces
+
+    lo, hi = faces.AZIMUTH_RANGE
+    return torch.arange(lo, hi + step / 2, step, dtype=torch.float32)
+
+
 def _reference_sweeps(model: DCIGN, face_model, n_faces: int, az: torch.Tensor, light_frame: str,
                       device: torch.device | str) -> list[torch.Tensor]:
     """Renders of the first ``n_faces`` unseen test identities (one per azimuth batch) at the
@@ -253,13 +261,11 @@ def azimuth_sweep_reach(model: DCIGN, face_model, n_faces: int, step: float = 5.
     matched azimuths at the ends of Figure 5's span and of the stretched one."""
     import numpy as np
 
-    from genrepro.data import faces
     from genrepro.dcign import encode
 
     if n_faces < 1 or not 0 < step <= 45 or stretch < 1:
         raise ValueError(f"need n_faces >= 1, 0 < step <= 45 and stretch >= 1, got {n_faces}, {step}, {stretch}")
-    lo, hi = faces.AZIMUTH_RANGE
-    az = torch.arange(lo, hi + step / 2, step, dtype=torch.float32)
+    az = _azimuth_grid(step)
     with torch.no_grad():
         refs = _reference_sweeps(model, face_model, n_faces, az, light_frame, device)
         z = torch.stack([encode(model, r)[:, 0].cpu() for r in refs])   # (faces, azimuths)
@@ -288,14 +294,11 @@ def turned_faces(model: DCIGN, face_model, n_faces: int, values: Any, step: floa
     (faces, values; degrees) and ``values``."""
     import numpy as np
 
-    from genrepro.data import faces
-
     values = torch.as_tensor(values, dtype=torch.float32).flatten()
     if n_faces < 1 or len(values) < 2 or not 0 < step <= 45:
         raise ValueError(f"need n_faces >= 1, at least two values and 0 < step <= 45, got {n_faces}, "
                          f"{len(values)} values, {step}")
-    lo, hi = faces.AZIMUTH_RANGE
-    az = torch.arange(lo, hi + step / 2, step, dtype=torch.float32)
+    az = _azimuth_grid(step)
     with torch.no_grad():
         refs = _reference_sweeps(model, face_model, n_faces, az, light_frame, device)
         out = [_turned(model, ref, az, values) for ref in refs]

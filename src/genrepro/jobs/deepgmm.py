@@ -27,11 +27,11 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from genrepro import profiles
-from genrepro.data.prep import atomic_file, sha256_bytes
+from genrepro.data.prep import atomic_file
 from genrepro.deepgmm.state import model_from_state
 from genrepro.deepgmm.experiment import fit_until
 from genrepro.deepgmm.model import DeepGMM
-from genrepro.jobs.base import Budget, Job, Status, check_room
+from genrepro.jobs.base import Budget, Job, Status, check_room, record_only_fields
 from genrepro.jobs.deepgmm_score import exact_log_prob
 
 CI_TEST = 2000   # the first test points, re-scored by a test on a CPU in seconds
@@ -261,11 +261,7 @@ class DeepGMMNet(Job):
                       str(out / RESUME))
         check_room(self.name, out, out.parent)   # before the exact scores (up to 20 min at 1M patches)
         hist = model.history
-        kept = {}
-        if not keep:   # the bytes weights.safetensors would hold (imported here: the GPU bundle's shim has no save)
-            from safetensors.torch import save as safetensors_bytes
-
-            kept = {"weights_kept": False, "weights_sha256": sha256_bytes(safetensors_bytes(tensors))}
+        kept = {} if keep else record_only_fields(tensors)
         return {"model": "genrepro.deepgmm.DeepGMM", "kind": self.kind, "layer_sizes": list(self.layers),
                 "dim": model.dim, "reg": model.reg, "weights_dtype": str(dtype).removeprefix("torch."), **kept,
                 "metrics": {**self.evaluate(model, x), "em_iterations": len(hist),
