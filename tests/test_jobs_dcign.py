@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from functools import partial
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -331,6 +333,31 @@ def test_publish_and_load_round_trip(tmp_path):
     x = torch.rand(3, 1, 32, 32, generator=torch.Generator().manual_seed(1))
     assert not model.training and model.mu.weight.dtype == torch.float32
     assert torch.equal(model.encode(x)[0], mine.encode(x)[0])
+
+
+def test_a_net_too_large_for_the_gpu_machines_files_is_published_in_half_precision_without_resume_state(
+        tmp_path, monkeypatch):
+    """Past the 16 MiB a file may have to come back from the GPU machine, the weights go out in
+    fp16 and the optimiser state stays behind: neither oversized file is ever written."""
+    import safetensors.torch as st_torch
+    from safetensors.torch import save
+
+    from genrepro.jobs import dcign as dcign_jobs
+
+    job = tiny_job()
+    job.run(StepBudget(3), CPU, progress=False)
+    fp32 = len(save({k: v.float().contiguous() for k, v in job.trained_model()[0].state_dict().items()}))
+    monkeypatch.setattr(dcign_jobs, "MAX_FILE_BYTES", fp32 - 1)
+    written, orig = [], st_torch.save_file   # the job imports save_file when it publishes
+    monkeypatch.setattr(st_torch, "save_file", lambda t, f, *a, **k: (written.append(Path(f).name), orig(t, f, *a, **k)))
+    root = tmp_path / "published"
+    write_published(job, CPU, "cmd", root=root, log=lambda s: None)
+    assert written == ["model.safetensors"]
+    model, rec = published.load("dcign-faces", root=root)
+    assert rec["weights_dtype"] == "float16" and "resume" not in rec
+    assert sorted(p.name for p in (root / "dcign-faces").iterdir()) == ["model.safetensors", "record.json"]
+    mine, _ = job.trained_model()
+    assert torch.equal(model.mu.weight, mine.mu.weight.half().float())
 
 
 def test_altered_weights_are_rejected(tmp_path):

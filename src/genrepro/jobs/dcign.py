@@ -294,15 +294,14 @@ class DCIGNJob(Job):
         return model.to(device).eval(), st
 
     def publish_files(self, out: Path, device: torch.device) -> dict[str, Any]:
-        from safetensors.torch import save_file
+        from safetensors.torch import save, save_file
 
         model, st = self.trained_model(device)
         weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-        dtype = "float32"
+        dtype = "float32"   # the full net is 15.8 MiB in fp32: fits; sized in memory, written once
+        if len(save(weights)) > MAX_FILE_BYTES:
+            dtype, weights = "float16", {k: v.half() for k, v in weights.items()}
         save_file(weights, str(out / WEIGHTS))
-        if (out / WEIGHTS).stat().st_size > MAX_FILE_BYTES:   # the full net is 15.8 MiB in fp32: fits
-            dtype = "float16"
-            save_file({k: v.half() for k, v in weights.items()}, str(out / WEIGHTS))
         hist = st["history"]
         last = hist[-1] if hist else {}
         metrics: dict[str, Any] = {"steps": st["step"], "parameters": sum(v.numel() for v in weights.values()),
@@ -312,14 +311,14 @@ class DCIGNJob(Job):
             metrics.update(self._chairs_test_mse(model))
         resume = None
         if dtype == "float32":
-            save_file({"gen": st["gen"].contiguous(),
-                       **{f"opt.{i}.{k}": v.detach().cpu().contiguous()
-                          for i, s in st["opt"]["state"].items() for k, v in s.items()}}, str(out / RESUME))
-            if (out / RESUME).stat().st_size <= MAX_FILE_BYTES:
+            state = {"gen": st["gen"].contiguous(),
+                     **{f"opt.{i}.{k}": v.detach().cpu().contiguous()
+                        for i, s in st["opt"]["state"].items() for k, v in s.items()}}
+            # too large to come back from the GPU machine: not written, the next call there starts afresh
+            if len(save(state)) <= MAX_FILE_BYTES:
+                save_file(state, str(out / RESUME))
                 resume = {"step": st["step"], "acc": st["acc"], "settings": st["settings"],
                           "param_groups": st["opt"]["param_groups"]}
-            else:   # too large to come back from the GPU machine: the next call there starts afresh
-                (out / RESUME).unlink()
         return {"model": "genrepro.dcign.DCIGN", "weights": WEIGHTS, "weights_dtype": dtype,
                 "run": self.run_kind, "data": self.data, "dcign_config": asdict(self.model_config()),
                 "train_config": asdict(self.train_config()), "source": st["settings"]["source"],
