@@ -42,7 +42,7 @@ SHIMS = {   # minimal stand-ins, put on sys.path only where the real package is 
     "safetensors/__init__.py": '"""Stand-in for safetensors (genrepro.gpu bundle)."""\n',
     "safetensors/torch.py": "def _missing(*args, **kwargs):\n    raise RuntimeError('safetensors is not installed "
     "here: publish after `python -m genrepro.gpu unpack`, with `python -m genrepro.train NAME --publish`')\n\n\n"
-    "save_file = load_file = _missing\n",
+    "save = save_file = load_file = _missing\n",
 }
 
 

@@ -294,8 +294,8 @@ class Job:
 
 def record_only_fields(tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
     """What a publication that keeps no weights records in their place: ``weights_kept`` False
-    and the SHA-256 of the bytes the safetensors file of ``tensors`` would hold (imported here:
-    the GPU bundle's safetensors stand-in has no ``save``)."""
+    and the SHA-256 of the bytes the safetensors file of ``tensors`` would hold (imported here,
+    where a publication is made: the GPU bundle's safetensors stand-in raises on every call)."""
     from safetensors.torch import save as safetensors_bytes
 
     from genrepro.data.prep import sha256_bytes
