@@ -97,9 +97,9 @@ def test_budget_cut_between_checkpoints_resumes_bit_identically(tmp_path, monkey
 
 def test_a_partial_publication_resumes_bit_identically_where_the_checkpoint_is_missing(tmp_path, monkeypatch):
     """A fresh clone has the publication, not the checkpoint: it goes on from the published step
-    (weights, Adam state, noise generator, history) as if never cut; a complete publication
-    carries its resume state too, for the jobs that extend it, but is not the job's own checkpoint
-    (a refit, ``--force``, starts from scratch), and an altered resume file is refused."""
+    (weights, Adam state, noise generator, history) as if never cut; a complete publication of a
+    job that nothing extends carries no resume state (the extension tests: one that is extended
+    does), so a refit (``--force``) starts from scratch, and an altered resume file is refused."""
     whole = tiny_job()
     assert whole.run(Budget(1e9), CPU, progress=False).complete
     reference = _final(whole)
@@ -121,7 +121,7 @@ def test_a_partial_publication_resumes_bit_identically_where_the_checkpoint_is_m
     assert fresh.trained_on() == job.trained_on()
     write_published(fresh, CPU, "cmd", log=lambda s: None)
     done = published.record("dcign-faces")
-    assert "resume.safetensors" in done["files"] and done["resume"]["step"] == 7
+    assert set(done["files"]) == {"model.safetensors"} and "resume" not in done and done["provenance"]["complete"]
     monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "fourth-machine"))
     assert tiny_job().status().done == 0 and not tiny_job().adopt_published() and tiny_job().checkpoint() is None
 
@@ -595,6 +595,59 @@ class StepsNoiseSource(NoiseSource):
 
     def settings(self) -> dict:
         return {**super().settings(), "steps": self.steps}
+
+
+def test_drop_resume_removes_a_complete_publications_resume_state_only_where_nothing_needs_it(tmp_path, monkeypatch):
+    """``--drop-resume`` (``published.drop_resume``) turns a complete publication made with its
+    resume state (as every complete one was before 2026-12-07) into what publishing it makes today:
+    the same weights, scores and history, the state's SHA-256 in the record. Refused, changing
+    nothing, for a partial publication, for one a job extends, for an altered file, and for one
+    without that state; the command refuses a job that is not published."""
+    import json
+
+    from genrepro import train
+    from genrepro.jobs import dcign_table
+
+    name = "dcign-faces-wide-mirror-inv-swap-facelight"       # a complete network that nothing extends
+    assert name not in dcign_table.JOB_EXTENDS.values()
+    root = tmp_path / "published"
+    monkeypatch.setattr("genrepro.jobs.base.published_root", lambda: root)
+    assert train.main([name, "--drop-resume"]) == 1                     # not published
+    job = _tiny_job(name, 6)
+    job.run(StepBudget(4), CPU, progress=False)
+    write_published(job, CPU, "cmd", log=lambda s: None)
+    with pytest.raises(published.PublishedModelError, match="partial.*resumes it"):
+        published.drop_resume(name)
+    assert job.run(Budget(1e9), CPU, progress=False).complete
+    monkeypatch.setitem(dcign_table.JOB_EXTENDS, "an-extension", name)  # published as before 2026-12-07
+    write_published(job, CPU, "cmd", log=lambda s: None)
+    old = published.record(name)
+    assert set(old["files"]) == {"model.safetensors", "resume.safetensors"} and old["resume"]["step"] == 6
+    before = {f.name: f.read_bytes() for f in (root / name).iterdir()}
+    with pytest.raises(published.PublishedModelError, match="an-extension extend"):
+        published.drop_resume(name)
+    monkeypatch.delitem(dcign_table.JOB_EXTENDS, "an-extension")
+    f = root / name / "resume.safetensors"
+    data = bytearray(f.read_bytes())
+    data[-1] ^= 0xFF
+    f.write_bytes(bytes(data))
+    with pytest.raises(published.PublishedModelError, match="git checkout"):
+        published.drop_resume(name)
+    data[-1] ^= 0xFF
+    f.write_bytes(bytes(data))
+    assert {f.name: f.read_bytes() for f in (root / name).iterdir()} == before   # unchanged
+    assert train.main([name, "--drop-resume"]) == 0
+    new = published.record(name)
+    assert sorted(p.name for p in (root / name).iterdir()) == ["model.safetensors", "record.json"]
+    assert (root / name / "model.safetensors").read_bytes() == before["model.safetensors"]
+    assert new["files"] == {"model.safetensors": old["files"]["model.safetensors"]} and "resume" not in new
+    assert new["provenance"]["resume_dropped"]["sha256"] == old["files"]["resume.safetensors"]
+    drop = {"files", "resume", "provenance"}
+    assert {k: v for k, v in new.items() if k not in drop} == {k: v for k, v in old.items() if k not in drop}
+    assert json.loads(json.dumps(published.load(name)[1]["metrics"])) == old["metrics"]   # it still loads
+    with pytest.raises(published.PublishedModelError, match="keeps no resume state"):
+        published.drop_resume(name)
+    assert [p.name for p in root.iterdir() if p.name.startswith(".")] == []     # no temporary folder left
 
 
 def _tiny_job(name: str, steps: int, parent: DCIGNJob | None = None, **train) -> DCIGNJob:

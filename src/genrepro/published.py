@@ -12,6 +12,7 @@ the model from the configuration recorded there. A missing or altered file raise
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +202,48 @@ def drop_weights(name: str, root: Path | None = None, partial: bool = False) -> 
     with atomic_dir(target) as tmp:
         (tmp / RECORD).write_text(json.dumps(rec, indent=1, sort_keys=False) + "\n")
     return target
+
+
+RESUME = "resume.safetensors"
+
+
+def drop_resume(name: str, root: Path | None = None) -> tuple[Path, int]:
+    """Remove the resume state (``resume.safetensors``: optimiser and noise-generator state, and the
+    record's ``resume``) from the complete publication ``name``, which keeps it today only when a
+    job extends it (:data:`~genrepro.jobs.dcign_table.JOB_EXTENDS`); an older publication kept it
+    regardless. The file is verified first; the record keeps its SHA-256 and says when
+    (``provenance.resume_dropped``); weights, scores and history are unchanged. Refused for a
+    partial publication (a fresh clone resumes from it), for one a job extends, and for one without
+    that state. Atomic: on any error nothing changes. Returns (folder, bytes freed)."""
+    import time
+
+    from genrepro.chapter import git_commit
+    from genrepro.data.prep import atomic_dir
+    from genrepro.jobs.dcign_table import JOB_EXTENDS
+
+    rec = record(name, root)
+    if RESUME not in rec["files"]:
+        raise PublishedModelError(f"{name} keeps no resume state ({RESUME}): nothing to drop")
+    if not rec["provenance"]["complete"]:
+        raise PublishedModelError(f"{name} is {rec['provenance']['status']}: a fresh clone resumes it from its "
+                                  f"{RESUME}, so it is kept until the job is published complete")
+    kids = sorted(k for k, p in JOB_EXTENDS.items() if p == name)
+    if kids:
+        raise PublishedModelError(f"{', '.join(kids)} extend(s) {name} and start(s) from its {RESUME} on a "
+                                  "machine without its checkpoint: it is kept")
+    f = verified_file(name, RESUME, root, rec)
+    freed = f.stat().st_size
+    digest = rec["files"][RESUME]
+    rec = {k: v for k, v in rec.items() if k != "resume"}
+    rec = {**rec, "files": {k: v for k, v in rec["files"].items() if k != RESUME},
+           "provenance": {**rec["provenance"], "resume_dropped": {
+               "sha256": digest, "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "git_commit": git_commit()}}}
+    target = _root(root) / name
+    with atomic_dir(target) as tmp:
+        for k in rec["files"]:
+            shutil.copy2(target / k, tmp / k)
+        (tmp / RECORD).write_text(json.dumps(rec, indent=1, sort_keys=False) + "\n")
+    return target, freed
 
 
 def for_chapter(name: str, profile: str, train: bool = False, root: Path | None = None

@@ -6,6 +6,7 @@
     python -m genrepro.train --pending [--budget-min M]  # unfinished jobs in priority order
     python -m genrepro.train NAME --accept-published WHY # an older publication counts (say why)
     python -m genrepro.train NAME --record-only          # a complete Deep GMM net, a GAN variant: record only
+    python -m genrepro.train NAME --drop-resume          # a complete net no job extends: drop its resume state
     python -m genrepro.train NAME --measure [--faces N]  # a published DC-IGN faces net: its test |r|
 
 A job runs the full profile's settings; each call trains until the job is done or the budget
@@ -74,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="drop the weights of the named complete Deep GMM publications (or GAN comparison "
                          "variants), keeping their records and the weights' SHA-256 (what such a job is published "
                          "as today; makes room)")
+    ap.add_argument("--drop-resume", action="store_true",
+                    help="drop the resume state (resume.safetensors) of the named complete publications that no "
+                         "job extends, keeping its SHA-256 in the record (what such a job is published as today; "
+                         "makes room)")
     ap.add_argument("--accept-published", metavar="WHY",
                     help="declare that each named job's publication, made under an older settings tag, is "
                          "what the job would train today, and say why (results/published/equivalent_tags.json)")
@@ -104,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
                      and (device.type == "cuda" or not j.gpu_only)]
     if args.record_only:
         return _record_only(selected)
+    if args.drop_resume:
+        return _drop_resume(selected)
     if args.measure:
         return _measure(selected, args.faces, device)
     if args.accept_published is not None:
@@ -218,6 +225,24 @@ def _record_only(selected: list[jobs.Job]) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 1
         print(f"{job.name}: weights dropped; {paths.display(target)} keeps its record and their SHA-256", flush=True)
+    return 0
+
+
+def _drop_resume(selected: list[jobs.Job]) -> int:
+    """``--drop-resume``: :func:`genrepro.published.drop_resume` for each named job, in turn."""
+    from genrepro import published
+
+    for job in selected:
+        if job.name not in published.names():
+            print(f"error: {job.name} is not published: no resume state to drop", file=sys.stderr)
+            return 1
+        try:
+            target, freed = published.drop_resume(job.name)
+        except published.PublishedModelError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        print(f"{job.name}: resume state dropped ({freed / 2**20:.1f} MiB); {paths.display(target)} keeps "
+              "its weights, record and the file's SHA-256", flush=True)
     return 0
 
 

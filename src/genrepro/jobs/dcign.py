@@ -63,7 +63,9 @@ WEIGHTS = "model.safetensors"
 # float32 weights and the record's history, the checkpoint a fresh clone resumes from. A partial
 # publication carries it so that a fresh clone goes on with the job; a complete one (since
 # 2026-12-06) so that a job extending it (:mod:`genrepro.jobs.dcign_extend`) can start on a machine
-# that never held the parent's checkpoint. Kept wherever the weights are float32 and the file fits.
+# that never held the parent's checkpoint: only a job that :data:`JOB_EXTENDS` names as a parent
+# keeps it once complete (since 2026-12-07; `--drop-resume` removes it from an older publication,
+# :func:`genrepro.published.drop_resume`). Kept wherever the weights are float32 and the file fits.
 RESUME = "resume.safetensors"
 CUDA_SPEED = {"amp": True, "channels_last": True}   # inert on the CPU (see the module docstring)
 MONITOR_EVERY = 1_000       # steps between |r| measurements (faces jobs)
@@ -310,7 +312,8 @@ class DCIGNJob(Job):
         if self.data == "chairs":
             metrics.update(self._chairs_test_mse(model))
         resume = None
-        if dtype == "float32":
+        # a complete net keeps its resume state only for the jobs that extend it (room: 2.4 MiB a net)
+        if dtype == "float32" and (st["step"] < self.train_config().steps or self.name in JOB_EXTENDS.values()):
             state = {"gen": st["gen"].contiguous(),
                      **{f"opt.{i}.{k}": v.detach().cpu().contiguous()
                         for i, s in st["opt"]["state"].items() for k, v in s.items()}}
