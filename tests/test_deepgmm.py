@@ -195,6 +195,66 @@ def test_heuristic_e_step_vs_exact_and_evaluation_count():
     assert e == 4 * 9
 
 
+def test_e_step_chunks_at_a_wide_layer_hold_at_least_min_rows_with_the_same_paths(monkeypatch):
+    """At a layer too wide for the memory budget to give a chunk many points, a chunk still
+    holds ``_MIN_ROWS`` points (or the rest of its group), and the search finds the same paths
+    and scores as with chunks of a single point."""
+    from genrepro.deepgmm import estep
+
+    x = blobs(1500, 4, k=5, seed=2)
+    m = DeepGMM(4, (3, 40), init_data=x, seed=0)
+    fit(m, x, 2)
+    monkeypatch.setitem(estep._BUDGET, "cpu", 40 * 4 * 2)          # the budget's chunk: 2 points
+    rows: list[int] = []
+    score = estep._score
+    monkeypatch.setattr(estep, "_score", lambda xs, W, *a: (len(W) == 40 and rows.append(len(xs)))
+                        or score(xs, W, *a))                    # the wide layer's chunks
+    paths, s = heuristic_e_step(m, x, None, seed=5)
+    assert max(rows) == estep._MIN_ROWS == 128
+    monkeypatch.setattr(estep, "_MIN_ROWS", 1)
+    rows.clear()
+    p1, s1 = heuristic_e_step(m, x, None, seed=5)
+    assert max(rows) == 2
+    assert torch.equal(paths, p1)
+    np.testing.assert_allclose(s, s1, rtol=0, atol=1e-10)
+
+
+def test_m_step_holds_one_nodes_kronecker_matrix_at_a_time(monkeypatch):
+    """The Kronecker form's D² × D² matrix is built when its node is optimised and let go when
+    the node is done, so a layer of many nodes never holds more than one (a (10, 10, 100) net
+    held 12.6 GB when each node built its own up front); the M-step's result is unchanged."""
+    import weakref
+
+    from genrepro.deepgmm import mstep
+
+    x = blobs(1200, 3, k=4, seed=1)
+    m = DeepGMM(3, (2, 2, 3), init_data=x, seed=0)
+    fit(m, x, 1)
+    stats = hard_stats(x, heuristic_e_step(m, x, None, seed=1)[0], m.n_paths)
+    ref = m_step_copy(m, stats, kron=False)
+    live: list[weakref.ref] = []                                 # every node's statistics
+    post, build = mstep.NodeStats.__post_init__, mstep.NodeStats.K.fget
+    held: list[int] = []
+    monkeypatch.setattr(mstep.NodeStats, "__post_init__", lambda st: post(st) or live.append(weakref.ref(st)))
+    monkeypatch.setattr(mstep.NodeStats, "K", property(
+        lambda st: held.append(sum(o() is not None and o() is not st and o()._K is not None for o in live))
+        or build(st)))
+    out = m_step_copy(m, stats, kron=True)
+    assert len(held) > 50 and max(held) == 0                     # every objective: none other held
+    for a, b in zip(out.A + out.b, ref.A + ref.b):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def m_step_copy(m: DeepGMM, stats, kron: bool) -> DeepGMM:
+    import copy
+
+    from genrepro.deepgmm import mstep
+
+    c = copy.deepcopy(m)
+    mstep.m_step(c, stats, maxiter=50, kron=kron)
+    return c
+
+
 def test_heuristic_trace_shapes():
     x = blobs(500, 3)
     m = DeepGMM(3, (2, 3), init_data=x)
