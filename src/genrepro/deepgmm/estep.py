@@ -42,10 +42,11 @@ def _budget(device: torch.device) -> int:
 
 
 # Fewest points a chunk holds. At a wide layer the budget alone leaves a handful of points per
-# chunk (N_j = 200, D = 63: 20), so the per-chunk overhead dominates; 128 points made the
-# heuristic E-step of the (5, 5, 200) net 1.4–1.7× faster on this CPU (float64, one thread,
-# 50,000 patches: 12.0–12.2 s against 16.8–20.6 s; the same paths and scores). Layers of up to
-# 32 options (D = 63) keep the budget's chunks.
+# chunk (N_j = 200, D = 63: 20), so the per-chunk overhead dominates. 128 points made the
+# heuristic E-step of the published (5, 5, 200) protocol net 1.4–1.7× faster on the 2-core CPU
+# (float64, one thread beside two training jobs, 50,000 BSDS300 training patches: 12.0–12.2 s
+# against 16.8–20.6 s, 2 runs each; the same paths and scores). Layers of up to 32 options
+# (D = 63) keep the budget's chunks.
 _MIN_ROWS = 128
 
 
