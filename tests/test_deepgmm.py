@@ -287,6 +287,8 @@ def test_m_step_gradient_and_optimal_bias(kron):
                    np.linalg.inv(Ms @ Ms.transpose(0, 2, 1)), rng.normal(size=(G, D)), kron=kron)
     A = rng.normal(size=(D, D)) + 3 * np.eye(D)
     f, grad, bstar = node_objective(A, st)
+    if kron:                                                         # the Kronecker matrix, built in one product
+        np.testing.assert_allclose(st.K, sum(np.kron(p, s) for p, s in zip(st.prec, st.scatters)), rtol=1e-13, atol=1e-11)
     At = torch.tensor(A, requires_grad=True)
     bt = torch.tensor(bstar, requires_grad=True)
     fd = _direct_objective(At, bt, st)
