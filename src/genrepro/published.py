@@ -20,7 +20,7 @@ import torch
 
 from genrepro.data.prep import sha256_file
 from genrepro.jobs import base
-from genrepro.jobs.base import RECORD
+from genrepro.jobs.base import RECORD, RESUME
 
 
 class PublishedModelError(RuntimeError):
@@ -202,9 +202,6 @@ def drop_weights(name: str, root: Path | None = None, partial: bool = False) -> 
     with atomic_dir(target) as tmp:
         (tmp / RECORD).write_text(json.dumps(rec, indent=1, sort_keys=False) + "\n")
     return target
-
-
-RESUME = "resume.safetensors"
 
 
 def drop_resume(name: str, root: Path | None = None) -> tuple[Path, int]:

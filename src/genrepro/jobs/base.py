@@ -34,6 +34,7 @@ from genrepro.data.prep import atomic_dir, atomic_file, sha256_file
 
 PUBLISHED = "published"
 RECORD = "record.json"
+RESUME = "resume.safetensors"   # a partial publication's resume state (what each job keeps: its module says)
 MAX_FILE_BYTES = 16 * 2**20     # the GPU machine brings back files of at most 16 MiB
 # The published set travels with the working tree to the GPU machine, which takes 64 MiB of tree
 # and bundle together (genrepro.gpu.CARRY_LIMIT): the set's cap leaves the rest of the tree and

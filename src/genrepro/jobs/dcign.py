@@ -53,7 +53,7 @@ import torch
 from genrepro.data.prep import atomic_file
 from genrepro.dcign.model import DCIGN, DCIGNConfig
 from genrepro.dcign.train import BatchSource, TrainConfig, Trainer
-from genrepro.jobs.base import MAX_FILE_BYTES, Budget, Job, OutOfBudget, Status, cuda_speed
+from genrepro.jobs.base import MAX_FILE_BYTES, RESUME, Budget, Job, OutOfBudget, Status, cuda_speed
 from genrepro.jobs.dcign_measures import factor_correlations
 from genrepro.jobs.dcign_table import (JOB_DATA, JOB_EXTENDS, JOB_MODEL, JOB_TRAIN, REDUCED_CHECKPOINT_EVERY,
                                        REDUCED_STEPS, RUNS, faces_jobs, light_frame)
@@ -66,7 +66,7 @@ WEIGHTS = "model.safetensors"
 # that never held the parent's checkpoint: only a job that :data:`JOB_EXTENDS` names as a parent
 # keeps it once complete (since 2026-12-07; `--drop-resume` removes it from an older publication,
 # :func:`genrepro.published.drop_resume`). Kept wherever the weights are float32 and the file fits.
-RESUME = "resume.safetensors"
+# (RESUME, jobs.base)
 CUDA_SPEED = {"amp": True, "channels_last": True}   # inert on the CPU (see the module docstring)
 MONITOR_EVERY = 1_000       # steps between |r| measurements (faces jobs)
 MONITOR_BATCHES = 10        # held-out batches per factor for each measurement

@@ -31,11 +31,11 @@ from genrepro.data.prep import atomic_file
 from genrepro.deepgmm.state import model_from_state
 from genrepro.deepgmm.experiment import fit_until
 from genrepro.deepgmm.model import DeepGMM
-from genrepro.jobs.base import Budget, Job, Status, check_room, record_only_fields
+from genrepro.jobs.base import RESUME, Budget, Job, Status, check_room, record_only_fields
 from genrepro.jobs.deepgmm_score import exact_log_prob
 
 CI_TEST = 2000   # the first test points, re-scored by a test on a CPU in seconds
-RESUME = "resume.safetensors"   # a partial net's hard-EM paths: with the weights and history, its checkpoint
+# RESUME (jobs.base): a partial net's hard-EM paths: with the weights and history, its checkpoint
 KINDS = {"patches": "Figure 4a (8×8 patches)", "tiny": "Figure 4b (tiny images)"}
 DEPTH_NAMES = {1: "deepgmm-gmm", 2: "deepgmm-2layer", 3: "deepgmm-3layer"}
 
