@@ -280,6 +280,41 @@ def test_resume_after_kill_is_bit_identical(face_model, tmp_path, mirror, swap):
     assert full.history[-1]["step"] == 6 and sum(full.history[0]["kinds"].values()) == 3
 
 
+def test_compiled_training_follows_the_eager_run_resumes_bit_identically_and_keeps_its_keys(face_model, tmp_path):
+    """``TrainConfig.compile``: the same computation as eager (weights within float rounding after a
+    few mirror + swap steps), a killed-and-resumed compiled run equal to an uninterrupted one, the
+    state dict's keys those of an eager network (checkpoints and publications interchangeable), and
+    an eager run's settings without the field (the tags of older checkpoints stand)."""
+    kw = {"mirror": 1.0, "swap": 1.0, "invariance": 1.0}
+    eager = _trainer(face_model, tmp_path / "e", **kw)
+    eager.train(progress=False)
+    comp = _trainer(face_model, tmp_path / "c", compile=True, **kw)
+    comp.train(progress=False)
+    assert list(comp.model.state_dict()) == list(eager.model.state_dict())
+    assert "compile" not in eager.settings()["train"] and comp.settings()["train"]["compile"] is True
+    for (name, p), q in zip(eager.model.named_parameters(), comp.model.parameters()):
+        torch.testing.assert_close(q, p, rtol=1e-4, atol=1e-5, msg=name)
+
+    class Killed(Exception):
+        pass
+
+    def kill(step):
+        if step == 5:
+            raise Killed
+
+    part = _trainer(face_model, tmp_path / "k", compile=True, **kw)
+    with pytest.raises(Killed):
+        part.train(on_step=kill, progress=False)
+    resumed = _trainer(face_model, tmp_path / "k", compile=True, **kw)
+    resumed.train(progress=False)
+    assert resumed.resumed_from == 4
+    for p, q in zip(comp.model.parameters(), resumed.model.parameters()):
+        assert torch.equal(p, q)
+    assert _strip(comp.history) == _strip(resumed.history)
+    with pytest.raises(ValueError, match="other settings"):   # an eager checkpoint is not a compiled run's
+        _trainer(face_model, tmp_path / "e", compile=True, **kw).train(progress=False)
+
+
 def test_monitor_curve_survives_a_resume_and_leaves_training_untouched(face_model, tmp_path):
     """The |r|-against-steps monitor runs at 0 and every k steps in eval mode; its curve is in
     the checkpoint, so a killed-and-resumed run has the same curve and the same weights."""

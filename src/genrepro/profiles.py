@@ -147,6 +147,10 @@ TABLE: dict[str, dict[str, Setting]] = {
         "variant_steps": Setting(100, 24_000, "ours: steps of each §6 variant the chapter trains itself "
                                  "(quick: enough to run its code; full: the profile's steps; the "
                                  "published variants are the 40,000-step jobs)"),
+        "fast_lr": Setting(1e-3, 1e-3, "ours, not in the paper: the learning rate of the §6 probe "
+                           "dcign-faces-mirror-inv-swap-facelight-lr1e-3, twice the original's 5e-4, with "
+                           "everything else of dcign-faces-mirror-inv-swap-facelight: do the factors "
+                           "separate in fewer steps (the reduction's ≤ 2 h)?"),
         "wide_enc_channels": Setting((48, 24, 12), (48, 24, 12), "ours: the encoder of the probe "
                                      "dcign-faces-wide, half the paper's 96/48/24 at the reduced "
                                      "64×64 (the reduced jobs: 24/12/12)"),
