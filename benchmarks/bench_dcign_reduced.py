@@ -9,8 +9,8 @@ recipe that passes |r| 0.9 on all three factors only after 100,000 steps; the pa
 * **render**: ``FaceSource.batch`` (20 faces at 64×64, rendered at twice the size and reduced);
 * **step, eager**: ``Trainer.train_step`` on pre-rendered batches (encode, mirror, clamp, sample,
   decode, swap decode, losses, backward, Adam), the four batch kinds in the job's order;
-* **step, compiled**: the same with the encoder and decoder wrapped by ``torch.compile``
-  (inductor; needs a C++ compiler). The training code does not use it; this measures whether it would pay.
+* **step, compiled**: the same with ``TrainConfig.compile`` (the encoder and decoder compiled in
+  place by ``torch.compile``, inductor; needs a C++ compiler): does it pay on the CPU?
 
 each at every ``--threads`` count, and prints the hours of 40,000 and 100,000 steps at each speed.
 Other jobs on the machine inflate the figures: the README line records the load average.
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+from dataclasses import replace
 import tempfile
 import time
 
@@ -56,10 +57,8 @@ def time_render(source, steps: int) -> float:
 
 def time_steps(job: DCIGNJob, src: _Prerendered, steps: int, warmup: int, compiled: bool) -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(job.model_config(), job.train_config(), src, tmp)
-        if compiled:
-            trainer.model.encoder = torch.compile(trainer.model.encoder)
-            trainer.model.decoder = torch.compile(trainer.model.decoder)
+        torch._dynamo.reset()
+        trainer = Trainer(job.model_config(), replace(job.train_config(), compile=compiled), src, tmp)
         for s in range(warmup):
             trainer.train_step(src.batch(s))
         t0 = time.perf_counter()
@@ -113,8 +112,8 @@ def main() -> None:
         "Target: a reduced network that disentangles (|r| ≥ 0.9 on all three factors) in ≤ 2 h on this "
         "2-core CPU.", "", *table, "",
         f"Timed: {args.steps} steps after {args.warmup} warm-up steps, on the job's first 26 batches rendered "
-        "once; the render is timed apart on later batches. *Compiled*: encoder and decoder wrapped by "
-        "`torch.compile` (inductor); the training code runs eager.", "",
+        "once; the render is timed apart on later batches. *Compiled*: `TrainConfig.compile` (encoder and "
+        "decoder compiled in place by `torch.compile`, inductor); the reduced jobs train eager.", "",
         f"Command: `python benchmarks/bench_dcign_reduced.py --job {args.job} --steps {args.steps} "
         f"--threads {args.threads}{' --no-compile' if args.no_compile else ''}`; torch {torch.__version__}, "
         f"Python {platform.python_version()}, `nproc` = {os.cpu_count()}, measured {time.strftime('%Y-%m-%d')}; "

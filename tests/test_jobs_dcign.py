@@ -869,10 +869,10 @@ def test_the_wide_combined_job_is_the_combined_recipe_at_the_wide_networks_width
     assert dcign.RUNS is dcign_table.RUNS and dcign.JOB_MODEL is dcign_table.JOB_MODEL
 
 
-def test_the_fast_lr_probe_is_the_combined_recipe_with_the_profiles_learning_rate_compiled():
+def test_the_fast_lr_probe_is_the_combined_recipe_with_only_the_profiles_learning_rate_changed():
     """``dcign-faces-mirror-inv-swap-facelight-lr1e-3``: the combined job's network, renders and every
-    training field but ``lr``, which is the profile's ``fast_lr`` (twice the original's), and ``compile``
-    (speed only), under a tag of its own, and its description says the learning rate is ours."""
+    training field but ``lr``, which is the profile's ``fast_lr`` (twice the original's), under a tag of
+    its own, and its description says the learning rate is ours."""
     from dataclasses import replace
 
     from genrepro import profiles
@@ -881,7 +881,7 @@ def test_the_fast_lr_probe_is_the_combined_recipe_with_the_profiles_learning_rat
     combined = DCIGNJob("dcign-faces-mirror-inv-swap-facelight")
     fast = profiles.get("dcign", "full").fast_lr
     assert fast == 2 * profiles.get("dcign", "full").lr
-    assert job.train_config() == replace(combined.train_config(), lr=fast, compile=True)
+    assert job.train_config() == replace(combined.train_config(), lr=fast)
     assert job.model_config() == combined.model_config() and job.data_spec() == combined.data_spec()
     assert job.tag() != combined.tag() and job.scale == "reduced"
     assert "learning rate doubled to 1e-3 (ours)" in job.description

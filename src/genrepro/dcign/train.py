@@ -46,7 +46,8 @@ only, no factor values.
 Compiling (``TrainConfig.compile``; off by default, and not a setting of the paper's): the encoder
 and decoder are wrapped in place by ``torch.compile`` (inductor, which needs a C++ compiler on the CPU).
 It is the same computation with fused kernels, so its numbers differ from the eager step's in the last
-bits; on this 2-core CPU it makes a reduced step about 1.7× faster (``benchmarks/bench_dcign_reduced.py``).
+bits. On this 2-core CPU it does not make a reduced step faster (``benchmarks/bench_dcign_reduced.py``);
+it is there for the GPU, where its gain is still to be measured.
 
 Checkpoints (``last.pt``, written atomically every ``checkpoint_every`` steps and at the
 end) hold the weights, the Adam state, the noise generator's state, the step and the

@@ -56,7 +56,6 @@ The CPU-trainable reduction (:meth:`~genrepro.dcign.DCIGNConfig.reduced`: 64×64
 * ``dcign-faces-mirror-inv-swap-facelight-lr1e-3`` — ``dcign-faces-mirror-inv-swap-facelight`` with Adam's
   learning rate doubled (the profile's ``fast_lr``, ours): that recipe's elevation latent needed
   80,000-100,000 steps (≈ 6 h here) to pass |r| 0.9 on unseen faces; do the factors separate sooner?
-  It also runs compiled (``TrainConfig.compile``), which changes only the speed and the last bits.
 * ``dcign-faces-wide-mirror-inv-swap-facelight`` — that job's recipe (mirror tie, 100× invariance,
   swap tie, face-frame light) at ``dcign-faces-wide``'s widths: at those widths the paper's recipe
   alone reads elevation |r| ≈ 0.8 where the narrow one reads ≈ 0.03; do the ties and the width add up?
@@ -110,8 +109,8 @@ RUNS = {   # job name -> (TrainConfig run, data, scale, description)
                                               "paper), reduced 64×64 (CPU), §3.2/§4.1"),
     "dcign-faces-mirror-inv-swap-facelight-lr1e-3": ("dcign", "faces", "reduced",
                                                      "dcign-faces-mirror-inv-swap-facelight (not in the paper) "
-                                                     "with Adam's learning rate doubled to 1e-3 (ours), compiled, "
-                                                     "reduced 64×64 (CPU), §3.2/§4.1"),
+                                                     "with Adam's learning rate doubled to 1e-3 (ours), reduced "
+                                                     "64×64 (CPU), §3.2/§4.1"),
     "dcign-faces-wide-mirror-inv-swap-facelight": ("dcign", "faces", "reduced",
                                                    "dcign-faces-mirror-inv-swap-facelight (not in the paper) at "
                                                    "dcign-faces-wide's widths (48/24/12), reduced 64×64 (CPU), "
@@ -145,10 +144,9 @@ JOB_TRAIN["dcign-faces-mirror-inv-swap-facelight"] = dict(JOB_TRAIN["dcign-faces
 JOB_DATA = {"dcign-faces-mirror-inv-facelight": {"light_frame": "face"},
             "dcign-faces-mirror-inv-swap-facelight": {"light_frame": "face"}}
 # ``dcign-faces-mirror-inv-swap-facelight-lr1e-3``: that job with the profile's ``fast_lr`` (ours), against
-# the reduction's time: its elevation latent needs 80,000-100,000 steps at the original's 5e-4. It also
-# runs compiled (``TrainConfig.compile``: the same computation, ≈ 1.7× faster a step on this CPU).
+# the reduction's time: its elevation latent needs 80,000-100,000 steps at the original's 5e-4.
 JOB_TRAIN["dcign-faces-mirror-inv-swap-facelight-lr1e-3"] = {**JOB_TRAIN["dcign-faces-mirror-inv-swap-facelight"],
-                                                             "lr": float(_FULL.fast_lr), "compile": True}
+                                                             "lr": float(_FULL.fast_lr)}
 JOB_DATA["dcign-faces-mirror-inv-swap-facelight-lr1e-3"] = dict(JOB_DATA["dcign-faces-mirror-inv-swap-facelight"])
 # ``dcign-faces-wide-mirror-inv-swap-facelight``: that training and those renders at the wide widths.
 JOB_TRAIN["dcign-faces-wide-mirror-inv-swap-facelight"] = dict(JOB_TRAIN["dcign-faces-mirror-inv-swap-facelight"])
