@@ -28,6 +28,7 @@ import tempfile
 import time
 
 import torch
+from bench_dcign import time_steps as time_trainer
 from readme import update_section
 
 from genrepro.dcign import Trainer
@@ -56,15 +57,12 @@ def time_render(source, steps: int) -> float:
 
 
 def time_steps(job: DCIGNJob, src: _Prerendered, steps: int, warmup: int, compiled: bool) -> float:
+    """Seconds per step of ``job``'s trainer, eager or with ``TrainConfig.compile`` (the full-size
+    benchmark's timing loop, ``bench_dcign.time_steps``)."""
     with tempfile.TemporaryDirectory() as tmp:
         torch._dynamo.reset()
         trainer = Trainer(job.model_config(), replace(job.train_config(), compile=compiled), src, tmp)
-        for s in range(warmup):
-            trainer.train_step(src.batch(s))
-        t0 = time.perf_counter()
-        for s in range(warmup, warmup + steps):
-            trainer.train_step(src.batch(s))
-        return (time.perf_counter() - t0) / steps
+        return time_trainer(trainer, src, steps, warmup)
 
 
 def main() -> None:

@@ -66,7 +66,7 @@ WEIGHTS = "model.safetensors"
 # that never held the parent's checkpoint: only a job that :data:`JOB_EXTENDS` names as a parent
 # keeps it once complete (since 2026-12-07; `--drop-resume` removes it from an older publication,
 # :func:`genrepro.published.drop_resume`). Kept wherever the weights are float32 and the file fits.
-# (RESUME, jobs.base)
+# Its file name is jobs.base.RESUME, shared with the Deep GMM jobs and genrepro.published.
 CUDA_SPEED = {"amp": True, "channels_last": True}   # inert on the CPU (see the module docstring)
 MONITOR_EVERY = 1_000       # steps between |r| measurements (faces jobs)
 MONITOR_BATCHES = 10        # held-out batches per factor for each measurement

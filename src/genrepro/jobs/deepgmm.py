@@ -35,7 +35,7 @@ from genrepro.jobs.base import RESUME, Budget, Job, Status, check_room, record_o
 from genrepro.jobs.deepgmm_score import exact_log_prob
 
 CI_TEST = 2000   # the first test points, re-scored by a test on a CPU in seconds
-# RESUME (jobs.base): a partial net's hard-EM paths: with the weights and history, its checkpoint
+# A partial net's resume file (jobs.base.RESUME) holds its hard-EM paths: with the weights and history, they make its checkpoint
 KINDS = {"patches": "Figure 4a (8×8 patches)", "tiny": "Figure 4b (tiny images)"}
 DEPTH_NAMES = {1: "deepgmm-gmm", 2: "deepgmm-2layer", 3: "deepgmm-3layer"}
 
