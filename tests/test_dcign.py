@@ -315,6 +315,58 @@ def test_compiled_training_follows_the_eager_run_resumes_bit_identically_and_kee
         _trainer(face_model, tmp_path / "e", compile=True, **kw).train(progress=False)
 
 
+def test_lr_decay_follows_its_cosine_resumes_bit_identically_and_stays_out_of_constant_runs(face_model, tmp_path):
+    """``TrainConfig.lr_final``: the cosine from ``lr`` at the first update to ``lr_final`` at the end,
+    used by every update (the weights differ from a constant-rate run's from the second update on), a
+    killed-and-resumed run equal to an uninterrupted one, a constant run's settings without the field
+    (older tags stand), and a decay that rises or is not a number refused with what to pass."""
+    cfg = TrainConfig(steps=4, lr=1e-3, lr_final=1e-4)
+    assert [round(cfg.lr_at(t), 10) for t in (0, 2, 4, 9)] == [1e-3, 5.5e-4, 1e-4, 1e-4]
+    assert TrainConfig(lr=1e-3).lr_at(3) == 1e-3
+    seen = []
+
+    class Spy(Trainer):
+        def train_step(self, batch):
+            out = super().train_step(batch)
+            seen.append(self.opt.param_groups[0]["lr"])
+            return out
+
+    kw = {"lr": 1e-3, "lr_final": 1e-4}
+    full = Spy(TINY, TrainConfig(steps=6, checkpoint_every=2, log_every=3, **kw), FaceSource(face_model, 32, 6, seed=0),
+               tmp_path / "a")
+    full.train(progress=False)
+    assert seen == pytest.approx([full.tcfg.lr_at(t) for t in range(6)]) and seen[0] == 1e-3 and seen[-1] < 2e-4
+    assert full.settings()["train"]["lr_final"] == 1e-4
+    const = _trainer(face_model, tmp_path / "c", lr=1e-3)
+    const.train(progress=False)
+    assert "lr_final" not in const.settings()["train"]
+    assert not all(torch.equal(p, q) for p, q in zip(full.model.parameters(), const.model.parameters()))
+
+    class Killed(Exception):
+        pass
+
+    def kill(step):
+        if step == 3:
+            raise Killed
+
+    part = _trainer(face_model, tmp_path / "k", **kw)
+    with pytest.raises(Killed):
+        part.train(on_step=kill, progress=False)
+    resumed = _trainer(face_model, tmp_path / "k", **kw)
+    resumed.train(progress=False)
+    assert resumed.resumed_from == 2
+    for p, q in zip(full.model.parameters(), resumed.model.parameters()):
+        assert torch.equal(p, q)
+    assert _strip(full.history) == _strip(resumed.history)
+    with pytest.raises(ValueError, match="other settings"):   # a constant-rate checkpoint is not a decaying run's
+        _trainer(face_model, tmp_path / "c", **kw).train(progress=False)
+    for bad in (2e-3, -1.0, True, "0.0001"):
+        with pytest.raises(ValueError, match="lr_final must be None .* from 0 to lr"):
+            TrainConfig(lr=1e-3, lr_final=bad)
+    with pytest.raises(ValueError, match="compile must be True or False"):
+        TrainConfig(compile="yes")
+
+
 def test_monitor_curve_survives_a_resume_and_leaves_training_untouched(face_model, tmp_path):
     """The |r|-against-steps monitor runs at 0 and every k steps in eval mode; its curve is in
     the checkpoint, so a killed-and-resumed run has the same curve and the same weights."""

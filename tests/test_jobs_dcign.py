@@ -885,3 +885,24 @@ def test_the_fast_lr_probe_is_the_combined_recipe_with_only_the_profiles_learnin
     assert job.model_config() == combined.model_config() and job.data_spec() == combined.data_spec()
     assert job.tag() != combined.tag() and job.scale == "reduced"
     assert "learning rate doubled to 1e-3 (ours)" in job.description
+
+
+def test_the_cosine_probe_is_the_fast_lr_probe_with_only_its_decay_added():
+    """``dcign-faces-mirror-inv-swap-facelight-lr1e-3-cos``: the fast-lr probe's network, renders and
+    training, plus the cosine decay to the profile's ``fast_lr_final`` over its schedule, under a tag of
+    its own; its rate starts at ``fast_lr`` and ends at a tenth of it."""
+    from dataclasses import replace
+
+    from genrepro import profiles
+
+    job = DCIGNJob("dcign-faces-mirror-inv-swap-facelight-lr1e-3-cos")
+    fast = DCIGNJob("dcign-faces-mirror-inv-swap-facelight-lr1e-3")
+    s = profiles.get("dcign", "full")
+    assert job.train_config() == replace(fast.train_config(), lr_final=s.fast_lr_final)
+    from genrepro.dcign.train import _train_settings
+    assert fast.train_config().lr_final is None and "lr_final" not in _train_settings(fast.train_config())
+    tc = job.train_config()
+    assert (tc.lr_at(0), tc.lr_at(tc.steps)) == (s.fast_lr, s.fast_lr / 10) and tc.steps == 40_000
+    assert job.model_config() == fast.model_config() and job.data_spec() == fast.data_spec()
+    assert job.tag() not in (fast.tag(), DCIGNJob("dcign-faces-mirror-inv-swap-facelight").tag())
+    assert "cosine from 1e-3 to 1e-4 (ours)" in job.description

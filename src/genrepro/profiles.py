@@ -151,6 +151,9 @@ TABLE: dict[str, dict[str, Setting]] = {
                            "dcign-faces-mirror-inv-swap-facelight-lr1e-3, twice the original's 5e-4, with "
                            "everything else of dcign-faces-mirror-inv-swap-facelight: do the factors "
                            "separate in fewer steps (the reduction's ≤ 2 h)?"),
+        "fast_lr_final": Setting(1e-4, 1e-4, "ours, not in the paper (whose learning rate is constant): "
+                                 "where the §6 probe dcign-faces-mirror-inv-swap-facelight-lr1e-3-cos ends its "
+                                 "cosine decay from fast_lr, a tenth of it, over its 40,000 steps"),
         "wide_enc_channels": Setting((48, 24, 12), (48, 24, 12), "ours: the encoder of the probe "
                                      "dcign-faces-wide, half the paper's 96/48/24 at the reduced "
                                      "64×64 (the reduced jobs: 24/12/12)"),

@@ -49,6 +49,13 @@ It is the same computation with fused kernels, so its numbers differ from the ea
 bits. On this 2-core CPU it does not make a reduced step faster (``benchmarks/bench_dcign_reduced.py``);
 it is there for the GPU, where its gain is still to be measured.
 
+Learning-rate decay (``TrainConfig.lr_final``; **not in the paper**, whose ``rmsprop.lua`` keeps its
+learning rate fixed; off by default and in the paper's settings). With ``lr_final`` set, the update
+after ``t`` completed steps uses the cosine schedule
+``lr_final + (lr − lr_final) · (1 + cos(π t / steps)) / 2`` (:meth:`TrainConfig.lr_at`): ``lr`` at the
+first step, ``lr_final`` at the end of the schedule. It is a function of the step alone, so a resumed
+run is still bit-identical; a job whose schedule is lengthened later goes on along the longer curve.
+
 Checkpoints (``last.pt``, written atomically every ``checkpoint_every`` steps and at the
 end) hold the weights, the Adam state, the noise generator's state, the step and the
 history, plus every setting; a run resumed from one is bit-identical on the CPU to an
@@ -84,7 +91,7 @@ __all__ = ["MIRROR_SIGNS", "BatchSource", "TrainConfig", "Trainer", "TrainingDiv
 MIRROR_SIGNS: tuple[float, ...] = (-1.0, 1.0, -1.0)
 # TrainConfig fields added after networks were published, with the value that takes the old code
 # path: at that value they stay out of a checkpoint's settings, so older checkpoints still resume.
-_LATE_FIELDS: dict[str, float | bool] = {"moments": 0.0, "swap": 0.0, "compile": False}
+_LATE_FIELDS: dict[str, float | bool | None] = {"moments": 0.0, "swap": 0.0, "compile": False, "lr_final": None}
 
 
 class BatchSource(Protocol):
@@ -114,12 +121,27 @@ class TrainConfig:
     moments: float = 0.0          # weight of the moment tie on the active z1–z3 (ours; 0 = off)
     swap: float = 0.0             # weight of the swap tie: clamped latents from a neighbour (ours; 0 = off)
     compile: bool = False         # torch.compile the encoder and decoder (inductor; CPU and CUDA)
+    lr_final: float | None = None  # cosine decay of lr to this value over `steps` (ours; None = constant)
 
     def __post_init__(self) -> None:
         for name, tie in (("mirror", "mirror tie"), ("moments", "moment tie"), ("swap", "swap tie")):
             v = getattr(self, name)
             if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
                 raise ValueError(f"{name} must be a finite weight >= 0 (0 turns the {tie} off), got {v!r}")
+        if not isinstance(self.compile, bool):
+            raise ValueError(f"compile must be True or False, got {self.compile!r}")
+        f = self.lr_final
+        if f is not None and (isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 <= f <= self.lr):
+            raise ValueError(f"lr_final must be None (a constant learning rate) or a number from 0 to lr "
+                             f"({self.lr:g}), got {f!r}")
+
+    def lr_at(self, step: int) -> float:
+        """The learning rate of the update made after ``step`` completed steps: ``lr`` throughout, or
+        with ``lr_final`` the cosine decay from ``lr`` (step 0) to ``lr_final`` (step ``steps``)."""
+        if self.lr_final is None:
+            return self.lr
+        t = min(max(step, 0), self.steps) / max(self.steps, 1)
+        return self.lr_final + (self.lr - self.lr_final) * (1.0 + math.cos(math.pi * t)) / 2.0
 
     @classmethod
     def from_profile(cls, profile: str, run: str = "dcign", **overrides) -> TrainConfig:
@@ -307,6 +329,9 @@ class Trainer:
                                    f"last good checkpoint: {kept}")
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
+        if self.tcfg.lr_final is not None:
+            for group in self.opt.param_groups:
+                group["lr"] = self.tcfg.lr_at(self.step)
         self.opt.step()
         self.step += 1
         return dict(zip(parts, vals))

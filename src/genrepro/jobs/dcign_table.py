@@ -56,6 +56,10 @@ The CPU-trainable reduction (:meth:`~genrepro.dcign.DCIGNConfig.reduced`: 64×64
 * ``dcign-faces-mirror-inv-swap-facelight-lr1e-3`` — ``dcign-faces-mirror-inv-swap-facelight`` with Adam's
   learning rate doubled (the profile's ``fast_lr``, ours): that recipe's elevation latent needed
   80,000-100,000 steps (≈ 6 h here) to pass |r| 0.9 on unseen faces; do the factors separate sooner?
+* ``dcign-faces-mirror-inv-swap-facelight-lr1e-3-cos`` — that probe with its learning rate decayed along a
+  cosine from 1e-3 to the profile's ``fast_lr_final`` (1e-4) over the 40,000 steps (``TrainConfig.lr_final``,
+  ours): at a constant 1e-3 the held-out elevation |r| swung by ±0.05 between checkpoints and fell back to
+  the 5e-4 run's by 14,000 steps; a decaying rate settles where a constant one keeps moving.
 * ``dcign-faces-wide-mirror-inv-swap-facelight`` — that job's recipe (mirror tie, 100× invariance,
   swap tie, face-frame light) at ``dcign-faces-wide``'s widths: at those widths the paper's recipe
   alone reads elevation |r| ≈ 0.8 where the narrow one reads ≈ 0.03; do the ties and the width add up?
@@ -111,6 +115,10 @@ RUNS = {   # job name -> (TrainConfig run, data, scale, description)
                                                      "dcign-faces-mirror-inv-swap-facelight (not in the paper) "
                                                      "with Adam's learning rate doubled to 1e-3 (ours), reduced "
                                                      "64×64 (CPU), §3.2/§4.1"),
+    "dcign-faces-mirror-inv-swap-facelight-lr1e-3-cos": ("dcign", "faces", "reduced",
+                                                         "dcign-faces-mirror-inv-swap-facelight (not in the paper) "
+                                                         "with Adam's learning rate decayed along a cosine from 1e-3 "
+                                                         "to 1e-4 (ours), reduced 64×64 (CPU), §3.2/§4.1"),
     "dcign-faces-wide-mirror-inv-swap-facelight": ("dcign", "faces", "reduced",
                                                    "dcign-faces-mirror-inv-swap-facelight (not in the paper) at "
                                                    "dcign-faces-wide's widths (48/24/12), reduced 64×64 (CPU), "
@@ -148,6 +156,10 @@ JOB_DATA = {"dcign-faces-mirror-inv-facelight": {"light_frame": "face"},
 JOB_TRAIN["dcign-faces-mirror-inv-swap-facelight-lr1e-3"] = {**JOB_TRAIN["dcign-faces-mirror-inv-swap-facelight"],
                                                              "lr": float(_FULL.fast_lr)}
 JOB_DATA["dcign-faces-mirror-inv-swap-facelight-lr1e-3"] = dict(JOB_DATA["dcign-faces-mirror-inv-swap-facelight"])
+# ``...-lr1e-3-cos``: that probe with the rate decayed along a cosine to the profile's ``fast_lr_final`` (ours).
+JOB_TRAIN["dcign-faces-mirror-inv-swap-facelight-lr1e-3-cos"] = {**JOB_TRAIN["dcign-faces-mirror-inv-swap-facelight-lr1e-3"],
+                                                                 "lr_final": float(_FULL.fast_lr_final)}
+JOB_DATA["dcign-faces-mirror-inv-swap-facelight-lr1e-3-cos"] = dict(JOB_DATA["dcign-faces-mirror-inv-swap-facelight"])
 # ``dcign-faces-wide-mirror-inv-swap-facelight``: that training and those renders at the wide widths.
 JOB_TRAIN["dcign-faces-wide-mirror-inv-swap-facelight"] = dict(JOB_TRAIN["dcign-faces-mirror-inv-swap-facelight"])
 JOB_DATA["dcign-faces-wide-mirror-inv-swap-facelight"] = dict(JOB_DATA["dcign-faces-mirror-inv-swap-facelight"])
