@@ -373,7 +373,7 @@ def test_protocol_variants_combine_the_supported_settings_on_one_protocol(artifa
 
     nets = {v.name: v for v in dv.protocol_variants()}
     assert list(nets) == [f"deepgmm-patches-{t}-reg1e-08-train1M-nostop" for t in ("5-5-25", "200", "5-5-100", "5-100", "5-5-200",
-                                                                                   "10-10-100")]
+                                                                                   "10-10-100", "20-20-100")]
     gmm, deep = nets["deepgmm-patches-200-reg1e-08-train1M-nostop"], nets["deepgmm-patches-5-5-25-reg1e-08-train1M-nostop"]
     assert all(v.overrides == {"reg": 1e-8, "train_n": 1_000_000, "patience": None} for v in nets.values())
     assert (deep.floor(), deep.patience()) == (1e-8, None) and not deep.stop_only and gmm.layers == (200,)
