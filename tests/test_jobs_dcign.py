@@ -894,12 +894,12 @@ def test_the_cosine_probe_is_the_fast_lr_probe_with_only_its_decay_added():
     from dataclasses import replace
 
     from genrepro import profiles
+    from genrepro.dcign.train import _train_settings
 
     job = DCIGNJob("dcign-faces-mirror-inv-swap-facelight-lr1e-3-cos")
     fast = DCIGNJob("dcign-faces-mirror-inv-swap-facelight-lr1e-3")
     s = profiles.get("dcign", "full")
     assert job.train_config() == replace(fast.train_config(), lr_final=s.fast_lr_final)
-    from genrepro.dcign.train import _train_settings
     assert fast.train_config().lr_final is None and "lr_final" not in _train_settings(fast.train_config())
     tc = job.train_config()
     assert (tc.lr_at(0), tc.lr_at(tc.steps)) == (s.fast_lr, s.fast_lr / 10) and tc.steps == 40_000
