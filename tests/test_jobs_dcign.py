@@ -906,3 +906,35 @@ def test_the_cosine_probe_is_the_fast_lr_probe_with_only_its_decay_added():
     assert job.model_config() == fast.model_config() and job.data_spec() == fast.data_spec()
     assert job.tag() not in (fast.tag(), DCIGNJob("dcign-faces-mirror-inv-swap-facelight").tag())
     assert "cosine from 1e-3 to 1e-4 (ours)" in job.description
+
+
+def test_the_elevation_probe_changes_only_the_batch_kinds_and_is_monitored_on_the_reference_batches(monkeypatch):
+    """``dcign-faces-mirror-inv-swap-facelight-el3``: the combined job's network and training, its renders
+    with the profile's ``elevation_ratio`` of batch kinds (three elevation batches to each azimuth and
+    light batch) under a tag of its own; its |r| monitor gets the combined job's held-out batches (the
+    ratio is not passed on), so the two curves are comparable."""
+    import numpy as np
+
+    from genrepro import profiles
+    from genrepro.dcign import FACE_RATIO, FaceSource, kind_sequence
+    from genrepro.jobs import dcign as jd
+
+    job = DCIGNJob("dcign-faces-mirror-inv-swap-facelight-el3")
+    ref = DCIGNJob("dcign-faces-mirror-inv-swap-facelight")
+    ratio = tuple(profiles.get("dcign", "full").elevation_ratio)
+    assert ratio == (1, 3, 1, 10) and ratio != tuple(FACE_RATIO)
+    assert job.train_config() == ref.train_config() and job.model_config() == ref.model_config()
+    assert job.data_spec() == {**ref.data_spec(), "ratio": ratio} and job.tag() != ref.tag()
+    assert "three times the elevation batches" in job.description and "ours)" in job.description
+    assert " : ".join(map(str, ratio)) in job.description        # the label says the ratio it trains on
+    with pytest.raises(ValueError, match="ratio needs 4 weights"):   # the source checks what the table gives
+        FaceSource(None, 64, 10, ratio=ratio[:3])
+    kinds = kind_sequence(job.train_config().steps, ratio, 0)
+    share = np.bincount(kinds, minlength=4) / len(kinds)
+    assert abs(share[1] / share[0] - 3) < 0.2 and abs(share[1] - 3 / 15) < 0.01
+
+    seen = []
+    monkeypatch.setattr(jd, "monitor_batches", lambda *a, **kw: seen.append(kw) or {})
+    monkeypatch.setattr("genrepro.data.faces.load_face_model", lambda: None)
+    job.monitor(torch.device("cpu")), ref.monitor(torch.device("cpu"))
+    assert seen == [{"light_frame": "face"}, {"light_frame": "face"}]

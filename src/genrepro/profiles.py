@@ -154,6 +154,11 @@ TABLE: dict[str, dict[str, Setting]] = {
         "fast_lr_final": Setting(1e-4, 1e-4, "ours, not in the paper (whose learning rate is constant): "
                                  "where the §6 probe dcign-faces-mirror-inv-swap-facelight-lr1e-3-cos ends its "
                                  "cosine decay from fast_lr, a tenth of it, over its 40,000 steps"),
+        "elevation_ratio": Setting((1, 3, 1, 10), (1, 3, 1, 10), "ours, not in the paper (§3.2: "
+                                   "1 : 1 : 1 : 10): AZ : EL : LIGHT : SHAPE batches of the §6 probe "
+                                   "dcign-faces-mirror-inv-swap-facelight-el3, three times the elevation "
+                                   "batches of dcign-faces-mirror-inv-swap-facelight, whose elevation "
+                                   "latent is the one that needs 80,000-100,000 steps to pass |r| 0.9"),
         "wide_enc_channels": Setting((48, 24, 12), (48, 24, 12), "ours: the encoder of the probe "
                                      "dcign-faces-wide, half the paper's 96/48/24 at the reduced "
                                      "64×64 (the reduced jobs: 24/12/12)"),

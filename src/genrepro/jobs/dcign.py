@@ -172,7 +172,8 @@ class DCIGNJob(Job):
         from genrepro.data import faces
 
         cfg, seed = self.model_config(), self.train_config().seed
-        batches = monitor_batches(faces.load_face_model(), cfg.image_size, seed, device, **JOB_DATA.get(self.name, {}))
+        # the held-out batches depend on the light's frame only (a job's batch ratio is its training's)
+        batches = monitor_batches(faces.load_face_model(), cfg.image_size, seed, device, light_frame=light_frame(self.name))
         return partial(factor_correlations, batches=batches, clamped=self.run_kind != "baseline")
 
     # -- checkpoints -----------------------------------------------------------------------------
