@@ -650,6 +650,35 @@ def test_drop_resume_removes_a_complete_publications_resume_state_only_where_not
     assert [p.name for p in root.iterdir() if p.name.startswith(".")] == []     # no temporary folder left
 
 
+def test_drop_resume_removes_a_stopped_jobs_partial_resume_state_and_the_job_then_starts_over(tmp_path, monkeypatch):
+    """A job stopped by decision (``dcign_table.STOPPED``) keeps its partial publication, which is
+    final: ``--drop-resume`` removes its resume state (weights and history unchanged), after which the
+    publication is no longer where a fresh machine resumes (it starts at step 0)."""
+    from genrepro import train
+    from genrepro.jobs import dcign_table
+
+    name = "dcign-faces-mirror-inv-swap-facelight-lr1e-3"
+    assert name in dcign_table.STOPPED and "dcign-faces-mirror-inv-swap-facelight-el3" not in dcign_table.STOPPED
+    root = tmp_path / "published"
+    monkeypatch.setattr("genrepro.jobs.base.published_root", lambda: root)
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "first-machine"))
+    job = _tiny_job(name, 6)
+    job.run(StepBudget(4), CPU, progress=False)
+    write_published(job, CPU, "cmd", log=lambda s: None)
+    old = published.record(name)
+    assert not old["provenance"]["complete"] and "resume.safetensors" in old["files"]
+    monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "second-machine"))
+    assert _tiny_job(name, 6).status().done == 4                       # resumable before
+    assert train.main([name, "--drop-resume"]) == 0
+    new = published.record(name)
+    assert sorted(p.name for p in (root / name).iterdir()) == ["model.safetensors", "record.json"]
+    assert new["history"] == old["history"] and new["provenance"]["status"] == old["provenance"]["status"]
+    assert _tiny_job(name, 6).status().done == 0                       # no longer resumable from it
+    monkeypatch.delitem(dcign_table.STOPPED, name)
+    with pytest.raises(published.PublishedModelError, match="keeps no resume state"):
+        published.drop_resume(name)
+
+
 def _tiny_job(name: str, steps: int, parent: DCIGNJob | None = None, **train) -> DCIGNJob:
     """Job ``name`` (its table's overrides) on the tiny network and noise, ``steps`` long."""
     return DCIGNJob(name, cfg=TINY, train={**TRAIN, "steps": steps, **train}, parent=parent,

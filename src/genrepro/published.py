@@ -210,20 +210,23 @@ def drop_resume(name: str, root: Path | None = None) -> tuple[Path, int]:
     job extends it (:data:`~genrepro.jobs.dcign_table.JOB_EXTENDS`); an older publication kept it
     regardless. The file is verified first; the record keeps its SHA-256 and says when
     (``provenance.resume_dropped``); weights, scores and history are unchanged. Refused for a
-    partial publication (a fresh clone resumes from it), for one a job extends, and for one without
-    that state. Atomic: on any error nothing changes. Returns (folder, bytes freed)."""
+    partial publication (a fresh clone resumes from it) unless its job was stopped by decision
+    (:data:`~genrepro.jobs.dcign_table.STOPPED`: its partial publication is final), for one a job
+    extends, and for one without that state. Atomic: on any error nothing changes. Returns
+    (folder, bytes freed)."""
     import time
 
     from genrepro.chapter import git_commit
     from genrepro.data.prep import atomic_dir
-    from genrepro.jobs.dcign_table import JOB_EXTENDS
+    from genrepro.jobs.dcign_table import JOB_EXTENDS, STOPPED
 
     rec = record(name, root)
     if RESUME not in rec["files"]:
         raise PublishedModelError(f"{name} keeps no resume state ({RESUME}): nothing to drop")
-    if not rec["provenance"]["complete"]:
+    if not rec["provenance"]["complete"] and name not in STOPPED:
         raise PublishedModelError(f"{name} is {rec['provenance']['status']}: a fresh clone resumes it from its "
-                                  f"{RESUME}, so it is kept until the job is published complete")
+                                  f"{RESUME}, so it is kept until the job is published complete (or, if it was "
+                                  "stopped for good, named in genrepro.jobs.dcign_table.STOPPED)")
     kids = sorted(k for k, p in JOB_EXTENDS.items() if p == name)
     if kids:
         raise PublishedModelError(f"{', '.join(kids)} extend(s) {name} and start(s) from its {RESUME} on a "

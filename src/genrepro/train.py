@@ -6,7 +6,7 @@
     python -m genrepro.train --pending [--budget-min M]  # unfinished jobs in priority order
     python -m genrepro.train NAME --accept-published WHY # an older publication counts (say why)
     python -m genrepro.train NAME --record-only          # a complete Deep GMM net, a GAN variant: record only
-    python -m genrepro.train NAME --drop-resume          # a complete net no job extends: drop its resume state
+    python -m genrepro.train NAME --drop-resume          # a complete net no job extends, or a stopped one: drop its resume state
     python -m genrepro.train NAME --measure [--faces N]  # a published DC-IGN faces net: its test |r|
 
 A job runs the full profile's settings; each call trains until the job is done or the budget
@@ -77,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
                          "as today; makes room)")
     ap.add_argument("--drop-resume", action="store_true",
                     help="drop the resume state (resume.safetensors) of the named complete publications that no "
-                         "job extends, keeping its SHA-256 in the record (what such a job is published as today; "
-                         "makes room)")
+                         "job extends, or of partial ones stopped for good (genrepro.jobs.dcign_table.STOPPED), "
+                         "keeping its SHA-256 in the record (what such a job is published as today; makes room)")
     ap.add_argument("--accept-published", metavar="WHY",
                     help="declare that each named job's publication, made under an older settings tag, is "
                          "what the job would train today, and say why (results/published/equivalent_tags.json)")

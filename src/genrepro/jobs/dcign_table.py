@@ -233,6 +233,12 @@ _WIDE = replace(DCIGNConfig.reduced(), enc_channels=tuple(_FULL.wide_enc_channel
 JOB_MODEL = {"dcign-faces-wide": _WIDE, "dcign-faces-wide-mirror-inv-swap-facelight": _WIDE}
 
 
+# Jobs stopped before the end of their schedule by decision, the chapter saying why (§6): their partial
+# publications are final, so ``--drop-resume`` may remove their resume state (genrepro.published.drop_resume).
+STOPPED = {"dcign-faces-mirror-inv10": "its elevation latent came and went under the 1,000× pull",
+           "dcign-faces-mirror-inv-swap-facelight-lr1e-3": "it trailed the 5e-4 run from ~20,000 steps"}
+
+
 def faces_jobs() -> list[str]:
     """The jobs that train on rendered faces (the ones ``--measure`` and the |r| monitor apply to)."""
     return [n for n, spec in RUNS.items() if spec[1] == "faces"]
@@ -265,4 +271,4 @@ def light_frame(job: str) -> str:
 
 
 __all__ = ["EXTEND_STEPS", "JOB_DATA", "JOB_EXTENDS", "JOB_MODEL", "JOB_RETUNES", "JOB_TRAIN", "REDUCED_CHECKPOINT_EVERY",
-           "REDUCED_STEPS", "RUNS", "faces_jobs", "light_frame", "retune_of", "retunes_of"]
+           "REDUCED_STEPS", "RUNS", "STOPPED", "faces_jobs", "light_frame", "retune_of", "retunes_of"]
