@@ -652,8 +652,9 @@ def test_drop_resume_removes_a_complete_publications_resume_state_only_where_not
 
 def test_drop_resume_removes_a_stopped_jobs_partial_resume_state_and_the_job_then_starts_over(tmp_path, monkeypatch):
     """A job stopped by decision (``dcign_table.STOPPED``) keeps its partial publication, which is
-    final: ``--drop-resume`` removes its resume state (weights and history unchanged), after which the
-    publication is no longer where a fresh machine resumes (it starts at step 0)."""
+    final: once published it counts as finished (``--pending`` skips it); ``--drop-resume`` removes its
+    resume state (weights and history unchanged), after which the publication is no longer where a
+    fresh machine resumes (naming the job starts it at step 0)."""
     from genrepro import train
     from genrepro.jobs import dcign_table
 
@@ -667,6 +668,8 @@ def test_drop_resume_removes_a_stopped_jobs_partial_resume_state_and_the_job_the
     write_published(job, CPU, "cmd", log=lambda s: None)
     old = published.record(name)
     assert not old["provenance"]["complete"] and "resume.safetensors" in old["files"]
+    assert job.finished() and not job.status().complete                # --pending leaves a stopped job alone
+    assert not _tiny_job("dcign-faces-mirror-inv-swap-facelight-el3", 6).finished()   # not published: not stopped
     monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "second-machine"))
     assert _tiny_job(name, 6).status().done == 4                       # resumable before
     assert train.main([name, "--drop-resume"]) == 0

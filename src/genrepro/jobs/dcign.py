@@ -56,7 +56,7 @@ from genrepro.dcign.train import BatchSource, TrainConfig, Trainer
 from genrepro.jobs.base import MAX_FILE_BYTES, RESUME, Budget, Job, OutOfBudget, Status, cuda_speed
 from genrepro.jobs.dcign_measures import factor_correlations
 from genrepro.jobs.dcign_table import (JOB_DATA, JOB_EXTENDS, JOB_MODEL, JOB_TRAIN, REDUCED_CHECKPOINT_EVERY,
-                                       REDUCED_STEPS, RUNS, faces_jobs, light_frame)
+                                       REDUCED_STEPS, RUNS, STOPPED, faces_jobs, light_frame)
 
 WEIGHTS = "model.safetensors"
 # A publication's optimiser (Adam's moments and step counts) and noise-generator state: with its
@@ -184,6 +184,14 @@ class DCIGNJob(Job):
     def checkpoint(self) -> dict | None:
         p = self.last_path
         return torch.load(p, map_location="cpu", weights_only=False, mmap=True) if p.is_file() else None
+
+    def finished(self) -> bool:
+        """Nothing left to train (:meth:`Job.finished`), or a job stopped for good (:data:`STOPPED`) whose
+        partial run is published: ``--pending`` leaves it alone (naming it trains it again)."""
+        from genrepro import published
+        from genrepro.jobs.base import published_root
+
+        return super().finished() or (self.name in STOPPED and self.name in published.names(published_root()))
 
     def status(self) -> Status:
         st = self.checkpoint()
