@@ -669,6 +669,8 @@ def test_drop_resume_removes_a_stopped_jobs_partial_resume_state_and_the_job_the
     old = published.record(name)
     assert not old["provenance"]["complete"] and "resume.safetensors" in old["files"]
     assert job.finished() and not job.status().complete                # --pending leaves a stopped job alone
+    row = next(r for r in train.job_rows() if r[0] == name)             # Status says why it stopped
+    assert row[3].startswith("partial") and row[3].endswith(f", stopped for good: {dcign_table.STOPPED[name]}")
     assert not _tiny_job("dcign-faces-mirror-inv-swap-facelight-el3", 6).finished()   # not published: not stopped
     monkeypatch.setenv("GENREPRO_ARTIFACTS", str(tmp_path / "second-machine"))
     assert _tiny_job(name, 6).status().done == 4                       # resumable before

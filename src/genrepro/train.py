@@ -38,6 +38,7 @@ HEADER = ("job", "chapter", "status", "published", "description")
 def job_rows() -> list[tuple[str, ...]]:
     """Each job with its status here (from its checkpoint) and what is published of it."""
     from genrepro import published
+    from genrepro.jobs.dcign_table import STOPPED
 
     have, rows = set(published.names()), []
     for job in jobs.registry().values():
@@ -48,6 +49,8 @@ def job_rows() -> list[tuple[str, ...]]:
             if prov.get("settings_tag") != job.tag():
                 pub += (" (older tag, declared equivalent)" if job.accepts_tag(prov.get("settings_tag"))
                         else " (other settings or code)")
+            if job.name in STOPPED:   # its partial publication is final: say why it stopped
+                pub += f", stopped for good: {STOPPED[job.name]}"
         rows.append((job.name, job.chapter, job.status().state + (" [GPU]" if job.gpu_only else ""), pub,
                      job.description))
     return rows
