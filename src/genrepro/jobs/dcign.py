@@ -189,9 +189,8 @@ class DCIGNJob(Job):
         """Nothing left to train (:meth:`Job.finished`), or a job stopped for good (:data:`STOPPED`) whose
         partial run is published: ``--pending`` leaves it alone (naming it trains it again)."""
         from genrepro import published
-        from genrepro.jobs.base import published_root
 
-        return super().finished() or (self.name in STOPPED and self.name in published.names(published_root()))
+        return super().finished() or (self.name in STOPPED and self.name in published.names())
 
     def status(self) -> Status:
         st = self.checkpoint()
